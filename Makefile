@@ -1,0 +1,37 @@
+# The two commands the README promises: `make run` and `make test`.
+# Both do their own set-up, so they work on a fresh machine.
+VENV   ?= .venv
+PYTHON ?= python3
+BIN    := $(VENV)/bin
+
+.PHONY: run test lint setup system-deps bench check schema
+
+run: setup
+	$(BIN)/vigil generate
+
+check: setup
+	$(BIN)/vigil check
+
+schema: setup
+	$(BIN)/vigil schema
+
+test: setup system-deps
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check .
+
+bench: setup system-deps
+	$(BIN)/python bench/generator_bench.py
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+system-deps:
+	bash .ci/system-deps
