@@ -1,0 +1,63 @@
+"""The `vigil` command: generate, check, schema, and the exporters.
+
+Sub-commands import their modules lazily so that `vigil exporter host` does
+not pay for grafanalib, and `vigil generate` does not pay for psycopg.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+DEFAULT_SPEC = Path("slo/spec.yaml")
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vigil", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    generate = commands.add_parser("generate", help="write rules, dashboards and deploy config")
+    generate.add_argument("--spec", type=Path, default=DEFAULT_SPEC)
+    generate.add_argument("--out", type=Path, default=Path("."), help="project root to write into")
+
+    check = commands.add_parser("check", help="validate the spec and fail on any drift")
+    check.add_argument("--spec", type=Path, default=DEFAULT_SPEC)
+    check.add_argument("--out", type=Path, default=Path("."))
+
+    schema = commands.add_parser("schema", help="write the spec's JSON Schema")
+    schema.add_argument("--out", type=Path, default=Path("slo/spec.schema.json"))
+
+    commands.add_parser(
+        "exporter", help="run an exporter: vigil exporter {host,http,postgres,sql} --config FILE",
+        add_help=False,
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["exporter"]:
+        from exporters.cli import main as exporter_main
+
+        return exporter_main(args_list[1:])
+
+    args = _build_parser().parse_args(args_list)
+    if args.command == "generate":
+        from generator.commands import generate
+
+        return generate(args.spec, args.out)
+    if args.command == "check":
+        from generator.commands import check
+
+        return check(args.spec, args.out)
+    if args.command == "schema":
+        from generator.commands import write_schema
+
+        return write_schema(args.out)
+    raise AssertionError(args.command)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
