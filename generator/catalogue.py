@@ -1,0 +1,255 @@
+"""The signal catalogue: what each named signal means in PromQL, and how to show it.
+
+This is the hinge of Vigil. An alert rule and a dashboard panel are both built from a
+catalogue entry, so the threshold an engineer writes in the spec moves the alert and
+the line on the graph together. Expressions are templates over the exporters'
+metrics (see exporters/README.md) with two placeholders:
+
+- `$sel`   – the label matchers that scope the query. The rules fill in the spec's
+             selectors and the exporter's job; dashboards fill in `$job`, `$instance`
+             and the environment variable. Written last inside braces, so an empty
+             selector still parses (`x{mode="idle",}` is valid PromQL).
+- `$window` – the range of `rate`/`increase`: `5m` in rules, `$__rate_interval` in
+             dashboards, and the threshold's own window for `5/h`-style counts.
+
+A spec may declare a signal that is not here, with its own `expr` and `unit`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Unit kinds a signal can have. Each decides which threshold notations the spec accepts
+# (see generator/thresholds.py) and which Grafana unit draws it.
+UNIT_KINDS: dict[str, str] = {
+    "ratio": "percentunit",
+    "seconds": "s",
+    "per_second": "reqps",
+    "events": "short",
+    "count": "short",
+    "score": "short",
+    "currency": "currencyUSD",
+    "bytes": "bytes",
+}
+
+DASHBOARDS: tuple[str, ...] = ("infrastructure", "application", "database", "business")
+EXPORTERS: tuple[str, ...] = ("host", "http", "postgres", "sql")
+
+
+@dataclass(frozen=True)
+class SignalDefinition:
+    """A signal as the catalogue (or a custom spec entry) defines it, before thresholds."""
+
+    name: str
+    title: str
+    unit: str
+    expr: str
+    dashboard: str
+    description: str
+    runbook: str
+    exporter: str | None = None
+    by: tuple[str, ...] = ("instance",)
+    direction: str = ">"  # which side of the threshold is bad
+
+    @property
+    def grafana_unit(self) -> str:
+        return UNIT_KINDS[self.unit]
+
+    @property
+    def is_counter(self) -> bool:
+        """Events signals are increases of a counter over the threshold's window."""
+        return self.unit == "events"
+
+
+def _sig(**kwargs: object) -> SignalDefinition:
+    return SignalDefinition(**kwargs)  # type: ignore[arg-type]
+
+
+_BUILTIN: tuple[SignalDefinition, ...] = (
+    # Infrastructure -------------------------------------------------------------
+    _sig(
+        name="cpu_usage", title="CPU usage", unit="ratio", exporter="host",
+        dashboard="infrastructure",
+        expr='1 - avg by (instance) (rate(vigil_host_cpu_seconds_total{mode="idle",$sel}[$window]))',
+        description="Share of CPU time not idle, averaged over all cores of a host.",
+        runbook="Find the busiest processes (top, pidstat). If the load is legitimate, "
+                "scale out or up; if one process runs away, restart it and open an incident.",
+    ),
+    _sig(
+        name="memory_usage", title="Memory usage", unit="ratio", exporter="host",
+        dashboard="infrastructure",
+        expr="1 - (sum by (instance) (vigil_host_memory_available_bytes{$sel})"
+             " / sum by (instance) (vigil_host_memory_total_bytes{$sel}))",
+        description="Share of memory not available to new work (page cache counts as available).",
+        runbook="Check the largest resident processes and swap activity. Restart a leaking "
+                "service, or add memory before the OOM killer chooses for you.",
+    ),
+    _sig(
+        name="disk_usage", title="Disk usage", unit="ratio", exporter="host",
+        dashboard="infrastructure", by=("instance", "mountpoint"),
+        expr="max by (instance, mountpoint) (vigil_host_filesystem_used_ratio{$sel})",
+        description="Share of each filesystem's space in use.",
+        runbook="Find what grew (du -x, old logs, backups, WAL). Free space or extend the "
+                "volume; a full disk stops databases from writing.",
+    ),
+    _sig(
+        name="network_latency", title="Network latency", unit="seconds", exporter="host",
+        dashboard="infrastructure", by=("instance", "target"),
+        expr="max by (instance, target) (vigil_host_tcp_connect_duration_seconds{$sel})",
+        description="TCP connect time from each host to its configured targets.",
+        runbook="Compare targets: one slow target points at that peer, all slow at the "
+                "host's network. Check packet loss (mtr) and interface errors.",
+    ),
+    _sig(
+        name="full_backup_age", title="Full backup age", unit="seconds", exporter="host",
+        dashboard="infrastructure",
+        expr='time() - max by (instance) (vigil_host_backup_newest_timestamp_seconds{kind="full",$sel})',
+        description="Time since the newest full database backup was written.",
+        runbook="Check the backup job's last run and its logs, and the backup storage. "
+                "Run a full backup by hand if the schedule missed.",
+    ),
+    _sig(
+        name="incremental_backup_age", title="Incremental backup age", unit="seconds",
+        exporter="host", dashboard="infrastructure",
+        expr='time() - max by (instance) (vigil_host_backup_newest_timestamp_seconds{kind="incremental",$sel})',
+        description="Time since the newest incremental backup was written.",
+        runbook="Check the incremental backup job and its storage target.",
+    ),
+    _sig(
+        name="wal_backup_age", title="Transaction log backup age", unit="seconds",
+        exporter="host", dashboard="infrastructure",
+        expr='time() - max by (instance) (vigil_host_backup_newest_timestamp_seconds{kind="wal",$sel})',
+        description="Time since the newest transaction-log (WAL) archive: the recovery "
+                    "point if the database were lost now.",
+        runbook="WAL archiving has stalled: check archive_command failures in the PostgreSQL "
+                "log and pg_stat_archiver. Past the recovery point objective, data is at risk.",
+    ),
+    _sig(
+        name="tls_certificate_expiry", title="TLS certificate expiry", unit="seconds",
+        exporter="host", dashboard="infrastructure", by=("instance", "path"), direction="<",
+        expr="min by (instance, path) (vigil_host_tls_certificate_expiry_timestamp_seconds{$sel}) - time()",
+        description="Time left before each configured certificate file expires.",
+        runbook="Renew the certificate (certbot renew, or the issuing CA), deploy it and "
+                "reload the service that serves it.",
+    ),
+    # Application ----------------------------------------------------------------
+    _sig(
+        name="response_time", title="Response time (p95)", unit="seconds", exporter="http",
+        dashboard="application",
+        expr="histogram_quantile(0.95, sum by (instance, le) "
+             "(rate(vigil_http_request_duration_seconds_bucket{$sel}[$window])))",
+        description="95th percentile of request duration from the access log.",
+        runbook="Check which routes are slow, then the database (query time, locks) and "
+                "upstream APIs. Roll back a recent deploy if it correlates.",
+    ),
+    _sig(
+        name="error_rate", title="Error rate", unit="ratio", exporter="http",
+        dashboard="application",
+        expr='sum by (instance) (rate(vigil_http_requests_total{status_class="5xx",$sel}[$window]))'
+             " / sum by (instance) (rate(vigil_http_requests_total{$sel}[$window]))",
+        description="Share of requests answered with a 5xx status.",
+        runbook="Read the application's error log for the failing routes; check dependencies "
+                "(database, payment API). Roll back a recent deploy if it correlates.",
+    ),
+    _sig(
+        name="throughput", title="Throughput", unit="per_second", exporter="http",
+        dashboard="application",
+        expr="sum by (instance) (rate(vigil_http_requests_total{$sel}[$window]))",
+        description="Requests served per second.",
+        runbook="High throughput is informational: confirm it is real traffic (not a crawler "
+                "or attack) and that capacity keeps up.",
+    ),
+    _sig(
+        name="active_users", title="Active users", unit="count", exporter="sql",
+        dashboard="application", by=(),
+        expr="max(vigil_business_active_users{$sel})",
+        description="Distinct users with a session active in the last 15 minutes.",
+        runbook="Informational: a peak of users. Watch response time and error rate.",
+    ),
+    # Database -------------------------------------------------------------------
+    _sig(
+        name="query_time", title="Query time", unit="seconds", exporter="postgres",
+        dashboard="database",
+        expr="(sum by (instance) (rate(vigil_pg_statements_exec_seconds_total{$sel}[$window]))"
+             " / sum by (instance) (rate(vigil_pg_statements_calls_total{$sel}[$window]) > 0))"
+             " or max by (instance) (vigil_pg_longest_query_seconds{$sel})",
+        description="Mean statement execution time from pg_stat_statements, or the longest "
+                    "running query where that extension is not installed.",
+        runbook="Find the slow statements (pg_stat_statements ordered by mean_exec_time, "
+                "pg_stat_activity), check plans with EXPLAIN ANALYZE and missing indexes.",
+    ),
+    _sig(
+        name="connection_pool_usage", title="Connection pool usage", unit="ratio",
+        exporter="postgres", dashboard="database",
+        expr="sum by (instance) (vigil_pg_connections{$sel})"
+             " / max by (instance) (vigil_pg_max_connections{$sel})",
+        description="Connections in use against max_connections.",
+        runbook="Look for idle-in-transaction sessions and connection leaks in "
+                "pg_stat_activity; put a pooler in front or raise max_connections.",
+    ),
+    _sig(
+        name="deadlocks", title="Deadlocks", unit="events", exporter="postgres",
+        dashboard="database",
+        expr="sum by (instance) (increase(vigil_pg_deadlocks_total{$sel}[$window]))",
+        description="Deadlocks detected by PostgreSQL.",
+        runbook="Read the deadlock reports in the PostgreSQL log; make the transactions "
+                "involved take their locks in the same order.",
+    ),
+    _sig(
+        name="replication_lag", title="Replication lag", unit="seconds", exporter="postgres",
+        dashboard="database",
+        expr="max by (instance) (vigil_pg_replication_lag_seconds{$sel})"
+             ' or max by (instance) (vigil_pg_replica_lag_seconds{kind="replay",$sel})',
+        description="How far standbys are behind the primary in replaying WAL.",
+        runbook="Check the standby's I/O and the network, long queries on the standby "
+                "holding replay back, and pg_stat_replication on the primary.",
+    ),
+    # Business -------------------------------------------------------------------
+    _sig(
+        name="daily_revenue", title="Daily revenue", unit="currency", exporter="sql",
+        dashboard="business", by=(), direction="<",
+        expr="sum(vigil_business_daily_revenue{$sel})",
+        description="Revenue over the last 24 hours.",
+        runbook="Check payment failures (payment provider status, error rate of the "
+                "checkout routes) and marketing campaigns that ended.",
+    ),
+    _sig(
+        name="conversion_rate", title="Conversion rate", unit="ratio", exporter="sql",
+        dashboard="business", by=(), direction="<",
+        expr="avg(vigil_business_conversion_ratio{$sel})",
+        description="Orders per session over the last hour.",
+        runbook="Check the checkout funnel for errors, a broken page or a pricing change.",
+    ),
+    _sig(
+        name="order_processing_time", title="Order processing time", unit="seconds",
+        exporter="sql", dashboard="business", by=(),
+        expr="max(vigil_business_order_processing_seconds{$sel})",
+        description="Average time from order placement to completion, over the last hour.",
+        runbook="Check the fulfilment queue and its workers, and the payment capture step.",
+    ),
+    _sig(
+        name="customer_satisfaction", title="Customer satisfaction", unit="score",
+        exporter="sql", dashboard="business", by=(), direction="<",
+        expr="avg(vigil_business_customer_satisfaction_score{$sel})",
+        description="Average satisfaction rating (1–5) over the last 24 hours.",
+        runbook="Read the recent low ratings and support tickets for a common cause.",
+    ),
+    _sig(
+        name="failed_logins", title="Failed login attempts", unit="events", exporter="sql",
+        dashboard="business", by=(),
+        expr="sum(increase(vigil_business_failed_logins_total{$sel}[$window]))",
+        description="Failed login attempts.",
+        runbook="Look for credential stuffing: source addresses and targeted accounts in the "
+                "login log. Rate-limit or block sources; force resets on hit accounts.",
+    ),
+    _sig(
+        name="suspicious_activity", title="Suspicious activity", unit="events", exporter="sql",
+        dashboard="business", by=(),
+        expr="sum(increase(vigil_business_suspicious_activity_total{$sel}[$window]))",
+        description="Events flagged as suspicious by the application.",
+        runbook="Follow the security incident procedure: assess, contain (block, force "
+                "logout), and keep evidence.",
+    ),
+)
+
+BUILTIN: dict[str, SignalDefinition] = {s.name: s for s in _BUILTIN}

@@ -1,0 +1,489 @@
+"""Reading `slo/spec.yaml` into the typed model, reporting every problem at once.
+
+Two passes: generator/spec_schema.py checks the shape and converts units; the
+functions here check what needs several values at once (a warning stricter than its
+critical, a receiver that does not exist) while building the model. Problems from
+both are collected, so one run tells the engineer everything that is wrong.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from generator import catalogue, thresholds, units
+from generator.model import (
+    BurnWindow,
+    EmailSettings,
+    EscalationStep,
+    MaintenanceWindow,
+    Receiver,
+    Secret,
+    Severity,
+    Signal,
+    Slo,
+    Spec,
+)
+from generator.schema_dsl import INVALID, Problem, join
+from generator.spec_schema import SIGNAL, SPEC
+
+DEFAULTS: dict[str, Any] = {
+    "name": "vigil",
+    "grafana_url": "http://localhost:3000",
+    "runbook_url": "https://runbooks.example.com/vigil",
+    "duplicate_suppression": 300.0,
+    "jobs": {e: f"vigil-{e}" for e in catalogue.EXPORTERS},
+}
+DEFAULT_PORTS = {"host": 9731, "http": 9732, "postgres": 9733, "sql": 9734}
+SEVERITY_COLOURS = {"P0": "red", "P1": "orange", "P2": "yellow", "P3": "blue"}
+
+# The SRE workbook's four windows for a 30-day period, as share of budget consumed.
+DEFAULT_BURN_WINDOWS = (
+    (3600.0, 300.0, 0.02, "page"),
+    (21600.0, 1800.0, 0.05, "page"),
+    (86400.0, 7200.0, 0.10, "ticket"),
+    (259200.0, 21600.0, 0.10, "ticket"),
+)
+
+
+class SpecError(Exception):
+    """A spec that cannot be used, with every problem found in it."""
+
+    def __init__(self, source: Path, problems: list[Problem]):
+        self.source = source
+        self.problems = problems
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        return "\n".join(
+            f"{self.source}: {p.path}: {p.message}" if p.path else f"{self.source}: {p.message}"
+            for p in self.problems
+        )
+
+
+def load_spec(path: Path) -> Spec:
+    """Load, merge `extends`, validate and build. Raises SpecError listing every problem."""
+    raw = _read_with_extends(Path(path), seen=())
+    problems: list[Problem] = []
+    data = SPEC.check(raw, "", problems)
+    if data is INVALID:
+        raise SpecError(path, problems)
+    spec = _Builder(Path(path), data, problems).build()
+    if problems:
+        raise SpecError(path, problems)
+    return spec
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise SpecError(path, [Problem("", f"cannot read the spec: {err.strerror}")]) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        reason = getattr(err, "problem", None) or str(err)
+        raise SpecError(path, [Problem("", f"{where}not valid YAML: {reason}")]) from None
+
+
+def _read_with_extends(path: Path, seen: tuple[Path, ...]) -> Any:
+    """A spec with `extends: base.yaml` is the base, deep-merged with its own keys.
+
+    This is how several services or environments share one plan without copying it:
+    each overrides only what differs (name, selectors, a threshold). Mappings merge,
+    anything else replaces, and `null` removes a key inherited from the base.
+    """
+    raw = _read_yaml(path)
+    if not isinstance(raw, dict) or "extends" not in raw:
+        return raw
+    base_name = raw["extends"]
+    if not isinstance(base_name, str):
+        raise SpecError(path, [Problem("extends", "expected the path of another spec")])
+    base_path = (path.parent / base_name).resolve()
+    if base_path in seen or base_path == path.resolve():
+        raise SpecError(path, [Problem("extends", f"{base_name} extends itself in a cycle")])
+    base = _read_with_extends(base_path, (*seen, path.resolve()))
+    if not isinstance(base, dict):
+        raise SpecError(base_path, [Problem("", "expected a mapping at the top level")])
+    own = {k: v for k, v in raw.items() if k != "extends"}
+    merged = _deep_merge(base, own)
+    merged.pop("$schema", None)
+    return merged
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    result = dict(base)
+    for key, value in override.items():
+        if value is None:
+            result.pop(key, None)
+        elif isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = _deep_merge(result[key], value)
+        else:
+            result[key] = value
+    return result
+
+
+class _Builder:
+    """Builds the model from checked data, adding a Problem for each broken reference."""
+
+    def __init__(self, source: Path, data: dict[str, Any], problems: list[Problem]):
+        self.source = source
+        self.data = data
+        self.problems = problems
+
+    def problem(self, path: str, message: str) -> None:
+        self.problems.append(Problem(path, message))
+
+    def get(self, key: str) -> Any:
+        value = self.data.get(key, DEFAULTS.get(key))
+        return DEFAULTS.get(key) if value is INVALID else value
+
+    def build(self) -> Spec:
+        if self.data.get("version") not in (1, INVALID, None):
+            self.problem("version", f"expected 1, got {self.data['version']!r}")
+        receivers = self._receivers()
+        email = self._email(receivers)
+        severities = self._severities(receivers)
+        teams = self._teams(receivers)
+        timezone, windows = self._maintenance(severities)
+        signals = self._signals(severities, receivers, teams)
+        slos = self._slos(severities)
+        jobs = {**DEFAULTS["jobs"], **_valid(self.get("jobs") or {})}
+        targets_in = _valid(self.data.get("targets") or {})
+        targets = {
+            e: tuple(_valid_list(targets_in.get(e))) or (f"localhost:{DEFAULT_PORTS[e]}",)
+            for e in catalogue.EXPORTERS
+        }
+        defaults = self.data.get("reliability") or {}
+        return Spec(
+            source=self.source,
+            name=self.get("name"),
+            grafana_url=self.get("grafana_url").rstrip("/"),
+            runbook_url=self.get("runbook_url").rstrip("/"),
+            selectors=_valid(self.data.get("selectors") or {}),
+            jobs=jobs,
+            targets=targets,
+            alertmanagers=tuple(_valid_list(self.data.get("alertmanager"))) or ("localhost:9093",),
+            duplicate_suppression=self.get("duplicate_suppression"),
+            severities=severities,
+            receivers=receivers,
+            email=email,
+            teams=teams,
+            timezone=timezone,
+            maintenance=windows,
+            signals=signals,
+            slos=slos,
+            reliability=_valid(defaults),
+        )
+
+    # Receivers and routing --------------------------------------------------------
+    def _receivers(self) -> dict[str, Receiver]:
+        result = {}
+        for name, body in _valid(self.data.get("receivers") or {}).items():
+            integrations = {
+                channel: {k: _secret(v) if isinstance(v, dict) else v
+                          for k, v in _valid(settings).items()}
+                for channel, settings in _valid(body).items()
+            }
+            if not integrations:
+                self.problem(join("receivers", name), "expected at least one channel")
+            result[name] = Receiver(name, integrations)
+        return result
+
+    def _email(self, receivers: dict[str, Receiver]) -> EmailSettings | None:
+        body = self.data.get("email")
+        if body in (None, INVALID):
+            for receiver in receivers.values():
+                if "email" in receiver.integrations:
+                    self.problem(join(join("receivers", receiver.name), "email"),
+                                 "e-mail needs the top-level `email` section (smarthost, from)")
+                    break
+            return None
+        password = body.get("password")
+        return EmailSettings(
+            smarthost=body.get("smarthost", ""), sender=body.get("from", ""),
+            username=body.get("username"),
+            password=_secret(password) if isinstance(password, dict) else None,
+            require_tls=body.get("require_tls", True),
+        )
+
+    def _check_receivers(self, path: str, names: list[str], receivers: dict[str, Receiver]) -> None:
+        for index, name in enumerate(names):
+            if name is not INVALID and name not in receivers:
+                known = ", ".join(sorted(receivers)) or "none declared"
+                self.problem(join(path, index),
+                             f"unknown receiver {name!r}; expected one of: {known}")
+
+    def _severities(self, receivers: dict[str, Receiver]) -> dict[str, Severity]:
+        result = []
+        for name, body in _valid(self.data.get("severities") or {}).items():
+            path = join("severities", name)
+            body = _valid(body)
+            if "priority" not in body:
+                continue
+            recipients = _valid_list(body.get("recipients"))
+            channels = tuple(_valid_list(body.get("channels")))
+            self._check_receivers(join(path, "recipients"), recipients, receivers)
+            self._check_recipients_reachable(path, recipients, channels, receivers)
+            steps = []
+            previous = 0.0
+            for index, step in enumerate(_valid_list(body.get("escalation"))):
+                step = _valid(step)
+                step_path = join(join(path, "escalation"), index)
+                notify = _valid_list(step.get("notify"))
+                self._check_receivers(join(step_path, "notify"), notify, receivers)
+                after = step.get("after")
+                if after is None or after is INVALID:
+                    continue
+                if after <= previous:
+                    self.problem(join(step_path, "after"),
+                                 "expected a later time than the previous escalation level")
+                previous = after
+                steps.append(EscalationStep(index + 2, after, tuple(notify)))
+            result.append(Severity(
+                name=name, priority=body["priority"], channels=channels,
+                recipients=tuple(recipients), response=_opt(body.get("response")),
+                resolution=_opt(body.get("resolution")),
+                colour=_opt(body.get("colour")) or SEVERITY_COLOURS[body["priority"]],
+                escalation=tuple(steps),
+            ))
+        if not result and "severities" in self.data:
+            self.problem("severities", "expected at least one severity")
+        result.sort(key=lambda s: (s.rank, s.name))
+        return {s.name: s for s in result}
+
+    def _check_recipients_reachable(self, path: str, recipients: list[str],
+                                    channels: tuple[str, ...],
+                                    receivers: dict[str, Receiver]) -> None:
+        """A recipient with none of the severity's channels would silently get nothing."""
+        notifying = [c for c in channels if c != "dashboard"]
+        if not notifying:
+            return
+        for index, name in enumerate(recipients):
+            receiver = receivers.get(name)
+            if receiver and not set(receiver.integrations) & set(notifying):
+                self.problem(join(join(path, "recipients"), index),
+                             f"receiver {name!r} has none of this severity's channels "
+                             f"({', '.join(notifying)})")
+
+    def _teams(self, receivers: dict[str, Receiver]) -> dict[str, tuple[str, ...]]:
+        result = {}
+        for name, body in _valid(self.data.get("teams") or {}).items():
+            recipients = _valid_list(_valid(body).get("recipients"))
+            self._check_receivers(join(join("teams", name), "recipients"), recipients, receivers)
+            result[name] = tuple(recipients)
+        return result
+
+    def _maintenance(self, severities: dict[str, Severity]) -> tuple[str, tuple[MaintenanceWindow, ...]]:
+        body = _valid(self.data.get("maintenance") or {})
+        timezone = body.get("timezone") or "UTC"
+        try:
+            zoneinfo.ZoneInfo(timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            self.problem("maintenance.timezone",
+                         f'expected an IANA time zone such as "Asia/Bangkok", got {timezone!r}')
+        windows = []
+        for name, window in _valid(body.get("windows") or {}).items():
+            window = _valid(window)
+            path = join("maintenance.windows", name)
+            if not {"days", "start", "end"} <= window.keys():
+                continue
+            if window["end"] <= window["start"]:
+                self.problem(join(path, "end"), f"expected a time after start "
+                             f"({window['start']}); split a window that crosses midnight in two")
+            muted = _valid_list(window.get("severities")) or list(severities)
+            for index, severity in enumerate(muted):
+                if severity not in severities:
+                    self.problem(join(join(path, "severities"), index),
+                                 f"unknown severity {severity!r}; expected one of: "
+                                 f"{', '.join(severities)}")
+            weekdays, ordinal = _parse_days(window["days"])
+            windows.append(MaintenanceWindow(name, weekdays, ordinal, window["start"],
+                                             window["end"], tuple(muted)))
+        return timezone, tuple(windows)
+
+    # Signals ------------------------------------------------------------------------
+    def _signals(self, severities: dict[str, Severity], receivers: dict[str, Receiver],
+                 teams: dict[str, tuple[str, ...]]) -> dict[str, Signal]:
+        defaults = _valid(self.data.get("defaults") or {})
+        default_for = defaults.get("for", 300.0)
+        default_team = defaults.get("team") or "operations"
+        result: dict[str, Signal] = {}
+        panel_ids: dict[str, int] = {}
+        for name, body in _valid(self.data.get("signals") or {}).items():
+            path = join("signals", name)
+            body = _valid(body)
+            definition = self._definition(name, body, path)
+            if definition is None:
+                continue
+            parsed = []
+            for key, raw in body.items():
+                if key in SPEC_SIGNAL_FIELDS:
+                    continue
+                if key not in severities:
+                    self.problem(join(path, key), "unknown key; expected a severity ("
+                                 f"{', '.join(severities)}) or one of: "
+                                 f"{', '.join(sorted(SPEC_SIGNAL_FIELDS))}")
+                    continue
+                try:
+                    parsed.append(thresholds.parse_threshold(
+                        raw, definition.unit, definition.direction, key))
+                except units.UnitError as err:
+                    self.problem(join(path, key), str(err))
+            parsed.sort(key=lambda t: severities[t.severity].rank)
+            self._check_threshold_order(path, parsed, severities)
+            recipients = _valid_list(body.get("recipients"))
+            self._check_receivers(join(path, "recipients"), recipients, receivers)
+            team = body.get("team") or default_team
+            panel_ids[definition.dashboard] = panel_ids.get(definition.dashboard, 0) + 1
+            result[name] = Signal(
+                definition=definition, thresholds=tuple(parsed),
+                for_=body["for"] if "for" in body else default_for, team=team,
+                recipients=tuple(recipients), baseline_weeks=body.get("baseline_weeks") or 4,
+                enabled=body.get("enabled", True), panel_id=panel_ids[definition.dashboard],
+            )
+        return result
+
+    def _definition(self, name: str, body: dict[str, Any], path: str) -> catalogue.SignalDefinition | None:
+        builtin = catalogue.BUILTIN.get(name)
+        overrides = {k: body[k] for k in ("title", "description", "runbook") if k in body}
+        if "expr" not in body:
+            if builtin is None:
+                known = ", ".join(catalogue.BUILTIN)
+                self.problem(path, f"unknown signal; expected a catalogue signal ({known}) "
+                             "or a custom signal with `expr` and `unit`")
+                return None
+            for key in ("unit", "by", "direction", "exporter", "dashboard"):
+                if key in body:
+                    self.problem(join(path, key), "only a custom signal (with `expr`) sets this")
+            return replace(builtin, **overrides)
+        if "unit" not in body:
+            self.problem(join(path, "unit"), "a custom signal needs a unit")
+            return None
+        expr = body["expr"]
+        if body["unit"] == "events" and "$window" not in expr:
+            self.problem(join(path, "expr"), "an events signal needs `$window` in "
+                         "increase(...[$window]) so `5/h` can set the range")
+        return catalogue.SignalDefinition(
+            name=name, title=overrides.get("title", name.replace("_", " ").capitalize()),
+            unit=body["unit"], expr=expr, dashboard=body.get("dashboard", "application"),
+            description=overrides.get("description", f"Custom signal {name}."),
+            runbook=overrides.get("runbook", "No runbook written for this signal yet."),
+            exporter=body.get("exporter"), by=tuple(_valid_list(body.get("by"))),
+            direction="<" if body.get("direction") == "below" else ">",
+        )
+
+    def _check_threshold_order(self, path: str, parsed: list[thresholds.Threshold],
+                               severities: dict[str, Severity]) -> None:
+        """A warning that fires later than the critical is a typo or a wrong plan."""
+        for stricter, milder in zip(parsed, parsed[1:], strict=False):
+            if stricter.kind != milder.kind:
+                continue
+            if not thresholds.strictness_order(milder, stricter):
+                self.problem(join(path, milder.severity),
+                             f"{milder.text} would fire after the {stricter.severity} "
+                             f"threshold {stricter.text}; expected {milder.severity} to be "
+                             f"less strict than {stricter.severity}")
+
+    # SLOs ---------------------------------------------------------------------------
+    def _slos(self, severities: dict[str, Severity]) -> dict[str, Slo]:
+        result = {}
+        ordered = list(severities) or ["critical"]
+        page = "critical" if "critical" in severities else ordered[0]
+        ticket = "warning" if "warning" in severities else ordered[-1]
+        for name, body in _valid(self.data.get("slos") or {}).items():
+            body = _valid(body)
+            path = join("slos", name)
+            sli = _valid(body.get("sli") or {})
+            objective = body.get("objective")
+            if objective in (None, INVALID) or "total" not in sli:
+                continue
+            for key in ("error", "good", "total"):
+                if key in sli and "$window" not in sli[key]:
+                    self.problem(join(join(path, "sli"), key),
+                                 "expected a `$window` placeholder in the range, e.g. "
+                                 "rate(http_requests_total[$window])")
+            period = body.get("period") or 30 * 86400.0
+            windows = []
+            raw_windows = body.get("windows")
+            if raw_windows in (None, INVALID):
+                raw_windows = [
+                    {"long": lw, "short": sw, "budget": b,
+                     "severity": page if action == "page" else ticket}
+                    for lw, sw, b, action in DEFAULT_BURN_WINDOWS
+                ]
+            for index, window in enumerate(raw_windows):
+                window = _valid(window)
+                window_path = join(join(path, "windows"), index)
+                if not {"long", "short", "budget", "severity"} <= window.keys():
+                    continue
+                if window["severity"] not in severities:
+                    self.problem(join(window_path, "severity"),
+                                 f"unknown severity {window['severity']!r}; expected one of: "
+                                 f"{', '.join(severities)}")
+                if window["short"] >= window["long"]:
+                    self.problem(join(window_path, "short"), "expected a shorter window than long")
+                if window["long"] > period:
+                    self.problem(join(window_path, "long"),
+                                 "expected a window no longer than the SLO period")
+                factor = window["budget"] * period / window["long"]
+                if factor * (1 - objective) > 1:
+                    self.problem(join(window_path, "budget"),
+                                 f"burn factor {factor:g} needs an error ratio above 100%; "
+                                 "expected a smaller budget share or a longer window")
+                windows.append(BurnWindow(
+                    window["long"], window["short"], window["budget"], window["severity"],
+                    round(factor, 6), window.get("for") or body.get("for"),
+                ))
+            min_rate = body.get("min_rate")
+            result[name] = Slo(
+                name=name, title=body.get("title") or name.replace("_", " ").capitalize(),
+                description=body.get("description") or "",
+                objective=objective, period=period,
+                error_expr=sli.get("error"), good_expr=sli.get("good"), total_expr=sli["total"],
+                exporter=sli.get("exporter"), windows=tuple(windows),
+                min_rate=min_rate.per_second if min_rate not in (None, INVALID) else 0.0,
+                team=body.get("team") or "operations",
+                dashboard=body.get("dashboard") or "application",
+            )
+        return result
+
+
+SPEC_SIGNAL_FIELDS = frozenset(SIGNAL.fields)
+
+
+def _parse_days(days: str) -> tuple[tuple[str, ...], str | None]:
+    words = days.replace(",", " ").split()
+    if words[0] in {"every", "daily"}:
+        return (), None
+    ordinal = words[0] if words[0] in {"first", "second", "third", "fourth", "last"} else None
+    weekdays = tuple(w for w in words if w != ordinal)
+    return weekdays, ordinal
+
+
+def _secret(body: dict[str, Any]) -> Secret:
+    return Secret(env=body.get("env"), file=body.get("file"))
+
+
+def _valid(value: Any) -> dict[str, Any]:
+    if value is INVALID or not isinstance(value, dict):
+        return {}
+    return {k: v for k, v in value.items() if v is not INVALID}
+
+
+def _valid_list(value: Any) -> list[Any]:
+    if value is INVALID or not isinstance(value, list):
+        return []
+    return [v for v in value if v is not INVALID]
+
+
+def _opt(value: Any) -> Any:
+    return None if value is INVALID else value
+
+

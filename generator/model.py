@@ -1,0 +1,151 @@
+"""The typed spec: what every generator reads, after validation.
+
+Generators never see YAML. They see these frozen objects, in base units, with
+references already resolved, so that no generator has to re-check anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from generator.catalogue import SignalDefinition
+from generator.thresholds import Threshold
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A reference to a secret; the value never enters Vigil."""
+
+    env: str | None = None
+    file: str | None = None
+
+
+@dataclass(frozen=True)
+class EscalationStep:
+    level: int  # 2 for the first step: level 1 is the severity's own recipients
+    after: float  # seconds since the alert started firing
+    notify: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Severity:
+    name: str
+    priority: str
+    channels: tuple[str, ...]
+    recipients: tuple[str, ...]
+    response: float | None
+    resolution: float | None
+    colour: str
+    escalation: tuple[EscalationStep, ...]
+
+    @property
+    def rank(self) -> int:
+        """0 for P0: lower is more severe."""
+        return int(self.priority[1:])
+
+
+@dataclass(frozen=True)
+class Receiver:
+    name: str
+    integrations: dict[str, dict[str, object]]  # channel → its settings (secrets as Secret)
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    smarthost: str
+    sender: str
+    username: str | None
+    password: Secret | None
+    require_tls: bool
+
+
+@dataclass(frozen=True)
+class MaintenanceWindow:
+    name: str
+    weekdays: tuple[str, ...]  # empty: every day
+    ordinal: str | None  # "first".."last" for monthly windows
+    start: str
+    end: str
+    severities: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Signal:
+    definition: SignalDefinition
+    thresholds: tuple[Threshold, ...]
+    for_: float
+    team: str
+    recipients: tuple[str, ...]
+    baseline_weeks: int
+    enabled: bool
+    panel_id: int  # stable id of the signal's panel on its dashboard
+
+    @property
+    def name(self) -> str:
+        return self.definition.name
+
+    @property
+    def title(self) -> str:
+        return self.definition.title
+
+
+@dataclass(frozen=True)
+class BurnWindow:
+    long: float
+    short: float
+    budget: float
+    severity: str
+    factor: float
+    for_: float | None
+
+
+@dataclass(frozen=True)
+class Slo:
+    name: str
+    title: str
+    description: str
+    objective: float
+    period: float
+    error_expr: str | None
+    good_expr: str | None
+    total_expr: str
+    exporter: str | None
+    windows: tuple[BurnWindow, ...]
+    min_rate: float  # events per second below which no burn-rate alert fires
+    team: str
+    dashboard: str
+
+
+@dataclass(frozen=True)
+class Spec:
+    source: Path
+    name: str
+    grafana_url: str
+    runbook_url: str
+    selectors: dict[str, str]
+    jobs: dict[str, str]
+    targets: dict[str, tuple[str, ...]]
+    alertmanagers: tuple[str, ...]
+    duplicate_suppression: float
+    severities: dict[str, Severity]  # most severe first
+    receivers: dict[str, Receiver]
+    email: EmailSettings | None
+    teams: dict[str, tuple[str, ...]]
+    timezone: str
+    maintenance: tuple[MaintenanceWindow, ...]
+    signals: dict[str, Signal]
+    slos: dict[str, Slo]
+    reliability: dict[str, float] = field(default_factory=dict)
+
+    def matchers(self, exporter: str | None) -> str:
+        """Label matchers scoping a query to this spec (and the exporter's job)."""
+        pairs = []
+        if exporter is not None:
+            pairs.append(("job", self.jobs[exporter]))
+        pairs.extend(sorted(self.selectors.items()))
+        return ",".join(f'{k}="{_escape(v)}"' for k, v in pairs)
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"')

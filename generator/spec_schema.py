@@ -1,0 +1,272 @@
+"""The shape of `slo/spec.yaml`, written once.
+
+`SPEC` validates and converts a spec (generator/loader.py) and renders
+`slo/spec.schema.json` (`vigil schema`), so editors and Vigil can never disagree on
+what a valid spec is. Rules that need more than one value at a time (a warning
+stricter than its critical, a receiver that does not exist) live in
+generator/checks.py, one function each.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from generator import catalogue, units
+from generator.schema_dsl import (
+    Bool,
+    Free,
+    ListOf,
+    MapOf,
+    Num,
+    Obj,
+    Quantity,
+    Str,
+)
+
+CHANNELS = ("pagerduty", "sms", "phone", "slack", "email", "webhook", "dashboard")
+PRIORITIES = ("P0", "P1", "P2", "P3")
+LABEL_NAME = r"[a-zA-Z_][a-zA-Z0-9_]*"
+CLOCK = r"(?:[01]\d|2[0-3]):[0-5]\d|24:00"
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+ORDINALS = ("first", "second", "third", "fourth", "last")
+_DAYS_PATTERN = (
+    r"every day|daily|(?:(?:first|second|third|fourth|last) )?"
+    r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
+    r"(?:, ?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday))*"
+)
+
+
+def _duration(description: str = "", positive: bool = True) -> Quantity:
+    def accept(seconds: float) -> str | None:
+        return "expected a duration above zero" if positive and seconds <= 0 else None
+
+    return Quantity(units.parse_duration, "5m", description, accept)
+
+
+def _percent(description: str, below_100: bool = True) -> Quantity:
+    def accept(ratio: float) -> str | None:
+        if below_100 and not 0 < ratio < 1:
+            return "expected a percentage above 0% and below 100%"
+        return None
+
+    return Quantity(units.parse_percent, "99.9%", description, accept)
+
+
+SECRET = Obj(
+    {
+        "env": Str("Name of an environment variable holding the secret.",
+                   pattern=r"[A-Z_][A-Z0-9_]*", pattern_hint="an UPPER_CASE variable name"),
+        "file": Str("Path of a file holding the secret (e.g. a Docker or Kubernetes secret).",
+                    pattern=r"/.+", pattern_hint="an absolute path"),
+    },
+    "A secret is referenced, never written in: by environment variable or by file.",
+    exactly_one_of=("env", "file"),
+)
+
+RECEIVER = Obj(
+    {
+        "pagerduty": Obj({"routing_key": SECRET}, "PagerDuty Events API v2.",
+                         required=("routing_key",)),
+        "slack": Obj({"webhook_url": SECRET,
+                      "channel": Str("Channel such as #ops-alerts.", pattern=r"[#@].+",
+                                     pattern_hint='a channel such as "#ops-alerts"')},
+                     "Slack incoming webhook.", required=("webhook_url",)),
+        "email": Obj({"to": Str("Recipient address.", pattern=r"[^@\s]+@[^@\s]+",
+                                pattern_hint="an e-mail address")},
+                     "E-mail through the spec's `email` smarthost.", required=("to",)),
+        "sms": Obj({"url": SECRET}, "SMS gateway webhook.", required=("url",)),
+        "phone": Obj({"url": SECRET}, "Phone-call gateway webhook.", required=("url",)),
+        "webhook": Obj({"url": SECRET}, "Generic Alertmanager webhook.", required=("url",)),
+    },
+    "How one person or team is reached, per channel.",
+)
+
+SIGNAL = Obj(
+    {
+        "title": Str("Human title; defaults to the catalogue's."),
+        "description": Str("What the signal measures."),
+        "runbook": Str("What an operator should do when it fires."),
+        "expr": Str("PromQL for a custom signal. Use `$sel` inside braces for the spec's "
+                    "selectors and `$window` for rate ranges."),
+        "unit": Str("Unit of a custom signal.", enum=tuple(catalogue.UNIT_KINDS)),
+        "exporter": Str("Exporter whose job scopes a custom signal.", enum=catalogue.EXPORTERS),
+        "dashboard": Str("Dashboard a custom signal is drawn on.", enum=catalogue.DASHBOARDS),
+        "by": ListOf(Str(pattern=LABEL_NAME, pattern_hint="a label name"),
+                     "Labels each alert is raised per (a custom signal's aggregation)."),
+        "direction": Str("Which side of the threshold is bad, for a custom signal.",
+                         enum=("above", "below")),
+        "for": _duration("How long the threshold must be crossed before the alert fires.",
+                         positive=False),
+        "team": Str("Team the alert belongs to (a key of `teams`, or a free label)."),
+        "recipients": ListOf(Str(), "Receivers notified instead of the severity's recipients.",
+                             min_items=1),
+        "baseline_weeks": Num("Weeks averaged for `N% below average` thresholds.",
+                              minimum=1, integer=True),
+        "enabled": Bool("false keeps the signal on dashboards but raises no alert."),
+    },
+    "A signal's thresholds are keys named after severities, e.g. `warning: 80%`.",
+    extra=Free("Threshold for the severity of the same name: `80%`, `100ms`, `500/s`, "
+               "`5/h`, `any`, `20% below average`, `< 4.0`."),
+)
+
+BURN_WINDOW = Obj(
+    {
+        "long": _duration("Long window; both windows must burn for the alert to fire."),
+        "short": _duration("Short window; makes the alert stop soon after the burn stops."),
+        "budget": _percent("Share of the period's error budget this pair alerts on; the burn "
+                           "factor is budget × period / long (2% over 1h of 30d → 14.4)."),
+        "severity": Str("Severity of the alert (a key of `severities`)."),
+        "for": _duration("Optional `for` of this alert."),
+    },
+    "One multiwindow burn-rate alert.",
+    required=("long", "short", "budget", "severity"),
+)
+
+SLO = Obj(
+    {
+        "title": Str("Human title."),
+        "description": Str("What the objective promises."),
+        "objective": _percent("Target share of good events, e.g. 99.9%."),
+        "period": _duration("Compliance period; the error budget is spent over it."),
+        "sli": Obj(
+            {
+                "error": Str("PromQL rate of bad events; `$window` is the range, `$sel` the "
+                             "selectors."),
+                "good": Str("PromQL rate of good events (instead of `error`)."),
+                "total": Str("PromQL rate of all events."),
+                "exporter": Str("Exporter whose job scopes `$sel`.", enum=catalogue.EXPORTERS),
+            },
+            "The service level indicator as error/total or good/total.",
+            required=("total",),
+            exactly_one_of=("error", "good"),
+        ),
+        "windows": ListOf(BURN_WINDOW, "Burn-rate alerts; defaults to the SRE workbook's "
+                          "four (page 2%/1h+5m and 5%/6h+30m, ticket 10%/1d+2h and 10%/3d+6h).",
+                          min_items=1),
+        "min_rate": Quantity(units.parse_rate, "1/m",
+                             "Below this rate of total events no burn-rate alert fires: "
+                             "a handful of requests must not page anyone."),
+        "for": _duration("`for` applied to every burn-rate alert without its own."),
+        "team": Str("Team label of the SLO's alerts."),
+        "dashboard": Str("Dashboard that shows the SLI.", enum=catalogue.DASHBOARDS),
+    },
+    "A service level objective with multiwindow, multi-burn-rate alerts.",
+    required=("objective", "sli"),
+)
+
+SEVERITY = Obj(
+    {
+        "priority": Str("Incident priority.", enum=PRIORITIES),
+        "channels": ListOf(Str(enum=CHANNELS), "Channels used for this severity.", min_items=1),
+        "recipients": ListOf(Str(), "Receivers notified first.", min_items=1),
+        "response": _duration("Time to first response."),
+        "resolution": _duration("Time to resolution."),
+        "colour": Str("Colour of this severity's threshold lines on dashboards."),
+        "escalation": ListOf(
+            Obj(
+                {
+                    "after": _duration("Time since the alert started firing."),
+                    "notify": ListOf(Str(), "Receivers of this escalation level.", min_items=1),
+                },
+                "One level up the escalation matrix.",
+                required=("after", "notify"),
+            ),
+            "Escalation levels, in order; `after` counts from when the alert started firing.",
+        ),
+    },
+    "A severity: its priority, channels, targets and escalation.",
+    required=("priority", "channels", "recipients"),
+)
+
+MAINTENANCE_WINDOW = Obj(
+    {
+        "days": Str("`every day`, a weekday list such as `saturday, sunday`, or an ordinal "
+                    "weekday of the month such as `first sunday`.",
+                    pattern=_DAYS_PATTERN, pattern_hint='"every day", "sunday" or "first sunday"'),
+        "start": Str("Start time, HH:MM.", pattern=CLOCK, pattern_hint='a time such as "02:00"'),
+        "end": Str("End time, HH:MM, after start.", pattern=CLOCK,
+                   pattern_hint='a time such as "04:00"'),
+        "severities": ListOf(Str(), "Severities muted; all when left out.", min_items=1),
+    },
+    "A recurring window in which alerts are muted.",
+    required=("days", "start", "end"),
+)
+
+SPEC = Obj(
+    {
+        "$schema": Str("JSON Schema for editors."),
+        "version": Num("Spec format version.", integer=True, minimum=1),
+        "name": Str("Name of this deployment; prefixes rule groups and dashboard uids.",
+                    pattern=r"[a-z][a-z0-9-]{0,19}", pattern_hint="a short lower-case name"),
+        "extends": Str("Another spec this one overrides (path relative to this file)."),
+        "grafana_url": Str("Grafana's external URL, for `dashboard_url` annotations.",
+                           pattern=r"https?://\S+", pattern_hint="an http(s) URL"),
+        "runbook_url": Str("Base URL of the runbooks; `#signal` is appended.",
+                           pattern=r"https?://\S+", pattern_hint="an http(s) URL"),
+        "selectors": MapOf(Str(), "Label matchers added to every query (e.g. environment).",
+                           key_pattern=LABEL_NAME, key_hint="a label name"),
+        "jobs": Obj({e: Str(f"Scrape job of the {e} exporter.") for e in catalogue.EXPORTERS},
+                    "Scrape job names; each signal's queries are scoped to its exporter's job."),
+        "targets": Obj({e: ListOf(Str(pattern=r"\S+:\d+", pattern_hint="host:port"),
+                                  f"Addresses the {e} exporter listens on.")
+                        for e in catalogue.EXPORTERS},
+                       "Scrape targets written into deploy/prometheus/prometheus.yml."),
+        "alertmanager": ListOf(Str(pattern=r"\S+:\d+", pattern_hint="host:port"),
+                               "Alertmanager addresses Prometheus sends alerts to."),
+        "defaults": Obj({"for": _duration("Default `for` of signal alerts.", positive=False),
+                         "team": Str("Default team label.")}, "Defaults for every signal."),
+        "duplicate_suppression": _duration("A repeated alert is not sent again within this "
+                                           "interval; Alertmanager's group_interval."),
+        "severities": MapOf(SEVERITY, "Severities by name, e.g. critical, warning, info."),
+        "receivers": MapOf(RECEIVER, "People and teams, and how each is reached."),
+        "email": Obj(
+            {
+                "smarthost": Str("SMTP server host:port.", pattern=r"\S+:\d+",
+                                 pattern_hint="host:port"),
+                "from": Str("Sender address."),
+                "username": Str("SMTP user."),
+                "password": SECRET,
+                "require_tls": Bool("Require STARTTLS."),
+            },
+            "SMTP settings shared by every e-mail receiver.",
+            required=("smarthost", "from"),
+        ),
+        "teams": MapOf(Obj({"recipients": ListOf(Str(), "Receivers of the team's alerts.",
+                                                 min_items=1)},
+                           "A team whose alerts go to its own recipients.",
+                           required=("recipients",)),
+                       "Teams with their own recipients."),
+        "maintenance": Obj(
+            {
+                "timezone": Str("IANA time zone of the windows, e.g. Asia/Bangkok for UTC+7."),
+                "windows": MapOf(MAINTENANCE_WINDOW, "Maintenance windows by name."),
+            },
+            "Recurring maintenance windows in which alerts are muted.",
+        ),
+        "signals": MapOf(SIGNAL, "Signals with their thresholds; names from the catalogue, "
+                                 "or custom ones with `expr` and `unit`."),
+        "slos": MapOf(SLO, "Service level objectives."),
+        "reliability": Obj(
+            {k: _duration(d) for k, d in (
+                ("mttr", "Mean time to recovery target."),
+                ("mtbf", "Mean time between failures target."),
+                ("rpo", "Recovery point objective."),
+                ("rto", "Recovery time objective."),
+            )},
+            "Reliability targets shown on the overview dashboard.",
+        ),
+    },
+    "Vigil spec: thresholds, severities, routing, escalation, maintenance windows and SLOs.",
+    required=("version", "severities", "signals"),
+)
+
+
+def json_schema() -> dict[str, Any]:
+    """The spec's JSON Schema (draft 2020-12), for editors and `vigil schema`."""
+    schema = SPEC.json_schema()
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://vigil.dev/spec.schema.json",
+        "title": "Vigil spec",
+        **schema,
+    }

@@ -1,0 +1,119 @@
+"""Reading a threshold as its signal's unit demands.
+
+`80%` is only a valid threshold for a ratio, `100ms` only for a duration, `5/h` only
+for counted events. What a threshold *means* (above, below, any increase, below its own
+baseline) is decided here once, so that alert rules, unit tests and dashboard
+thresholds all agree on it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from generator import units
+
+_BASELINE_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*%\s+below\s+(?:its\s+)?(?:average|baseline)$")
+_COMPARATOR_RE = re.compile(r"^(>=|<=|>|<)\s*(.+)$")
+
+ABOVE = ">"
+BELOW = "<"
+ANY = "any"
+BELOW_BASELINE = "below_baseline"
+
+_EXAMPLES = {
+    "ratio": '"80%"',
+    "seconds": '"500ms", "2s" or "1h"',
+    "per_second": '"500/s"',
+    "events": '"5/h" or "any"',
+    "count": '"1000"',
+    "score": '"4.0"',
+    "currency": '"10000"',
+    "bytes": '"1073741824"',
+}
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """One severity's threshold on one signal, in base units."""
+
+    severity: str
+    kind: str  # ABOVE, BELOW, ANY or BELOW_BASELINE
+    value: float  # base units; for BELOW_BASELINE the fraction below (0.2 for 20%)
+    text: str  # as written in the spec, for people
+    window: float | None = None  # seconds, for counted events (`5/h` → 3600)
+
+    def comparator(self) -> str:
+        return {ABOVE: ">", BELOW: "<", ANY: ">", BELOW_BASELINE: "<"}[self.kind]
+
+
+def expected(unit: str) -> str:
+    return f"expected a {unit.replace('_', ' ')} threshold such as {_EXAMPLES[unit]}"
+
+
+def parse_threshold(raw: object, unit: str, direction: str, severity: str) -> Threshold:
+    """Parse `raw` for a signal of `unit` whose bad side is `direction` (`>` or `<`).
+
+    An explicit comparator (`< 4.0`, `> 1h`) overrides the catalogue's direction.
+    Raises units.UnitError with a message that says what was expected.
+    """
+    text = str(raw).strip()
+    if unit == "events":
+        return _parse_events(text, severity, unit)
+    baseline = _BASELINE_RE.match(text)
+    if baseline:
+        fraction = float(baseline.group(1)) / 100.0
+        if not 0 < fraction < 1:
+            raise units.UnitError("expected a percentage between 0% and 100% below the average")
+        return Threshold(severity, BELOW_BASELINE, fraction, text)
+    kind = ABOVE if direction == ">" else BELOW
+    comparator = _COMPARATOR_RE.match(text)
+    body = text
+    if comparator:
+        kind = ABOVE if comparator.group(1).startswith(">") else BELOW
+        body = comparator.group(2).strip()
+    try:
+        value = _parse_value(body, unit)
+    except units.UnitError:
+        raise units.UnitError(f"{expected(unit)}, got {raw!r}") from None
+    if unit == "ratio" and not 0 <= value <= 1:
+        raise units.UnitError(f"expected a percentage between 0% and 100%, got {raw!r}")
+    return Threshold(severity, kind, value, text)
+
+
+def _parse_events(text: str, severity: str, unit: str) -> Threshold:
+    if text.lower() in {"any", "any detection", "any increase"}:
+        return Threshold(severity, ANY, 0.0, text, window=300.0)
+    try:
+        rate = units.parse_rate(text)
+    except units.UnitError:
+        raise units.UnitError(f"{expected(unit)}, got {text!r}") from None
+    return Threshold(severity, ABOVE, rate.count, text, window=rate.per_seconds)
+
+
+def _parse_value(body: str, unit: str) -> float:
+    if unit == "ratio":
+        return units.parse_percent(body)
+    if unit == "seconds":
+        return units.parse_duration(body)
+    if unit == "per_second":
+        return units.parse_rate(body).per_second
+    if unit == "score":
+        # `4.0/5.0` as the plan writes satisfaction: the scale is documentation.
+        body = body.split("/")[0].strip()
+    return units.parse_number(body)
+
+
+def strictness_order(first: Threshold, second: Threshold) -> bool:
+    """True when `first` fires no later than `second` on the way to trouble.
+
+    For an `above` signal a lower threshold fires first; for a `below` signal a higher
+    one does. Used to reject a warning that is stricter than the critical threshold.
+    """
+    if first.kind in {ANY} or second.kind in {ANY}:
+        return True
+    if first.kind == BELOW_BASELINE:
+        return first.value <= second.value
+    if first.kind == ABOVE:
+        return first.value <= second.value
+    return first.value >= second.value
