@@ -1,0 +1,136 @@
+"""The Exporter: named sources + background tasks behind one private registry.
+
+Why: every Vigil exporter has the same shape. Cheap sources (CPU counters, a
+few files) are read on each scrape; expensive ones (network probes, SQL) are
+``PeriodicTask``s whose last result is served. Either way a failing source
+must become ``<prefix>_collector_success{collector="..."} 0``, never an
+exception that turns ``/metrics`` into an HTTP 500. This module is that
+guarantee, written once.
+
+Building an exporter (what each ``exporters.<name>.build`` returns)::
+
+    Exporter(
+        prefix="vigil_host",
+        sources=[Source("cpu", collect_cpu), ...],    # run on every scrape
+        tasks=[PeriodicTask("tcp:db", probe, interval=15, timeout=2), ...],
+    )
+
+- ``Source(name, fn)``: ``fn()`` returns an iterable of metric families and is
+  called on each scrape; raising ``CollectionError(msg, metrics)`` serves the
+  partial ``metrics`` and marks the collector failed, any other exception
+  serves nothing from that source and marks it failed.
+- ``Exporter.registry`` is a fresh ``CollectorRegistry`` (never the global
+  one) holding a single collector that yields every source's and task's
+  metrics, then ``<prefix>_collector_success``/``_duration_seconds`` for each
+  and ``<prefix>_build_info``.
+- ``Exporter.start()`` starts the tasks, ``Exporter.stop()`` stops them;
+  ``on_stop`` callbacks release resources (connections, file handles).
+- ``Source(..., self_metrics=False)`` hides a source from the collector
+  self-metrics (for a source that only renders state a task maintains, whose
+  health the task already reports).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
+
+from exporters.common.selfmetrics import (
+    CollectorStatus,
+    build_info_family,
+    collector_families,
+)
+from exporters.common.tasks import CollectionError, PeriodicTask
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Source:
+    """A cheap source read on every scrape."""
+
+    name: str
+    fn: Callable[[], Iterable[Metric]]
+    self_metrics: bool = True
+
+
+class Exporter:
+    """Sources and tasks of one exporter, served from a private registry."""
+
+    def __init__(
+        self,
+        prefix: str,
+        sources: Sequence[Source] = (),
+        tasks: Sequence[PeriodicTask] = (),
+        *,
+        on_stop: Sequence[Callable[[], None]] = (),
+    ) -> None:
+        names = [s.name for s in sources] + [t.name for t in tasks]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate collector names: {', '.join(duplicates)}")
+        self.prefix = prefix
+        self.sources = list(sources)
+        self.tasks = list(tasks)
+        self.on_stop = list(on_stop)
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.registry.register(_ExporterCollector(self))
+
+    def start(self) -> None:
+        for task in self.tasks:
+            task.start()
+
+    def stop(self) -> None:
+        for task in self.tasks:
+            task.stop(wait=0.2)
+        for callback in self.on_stop:
+            try:
+                callback()
+            except Exception:  # stopping must not fail half-way
+                log.exception("error while stopping")
+
+    def collect(self) -> list[Metric]:
+        """Every metric family of one scrape (what the registry serves)."""
+        families: list[Metric] = []
+        statuses: list[CollectorStatus] = []
+        for source in self.sources:
+            metrics, status = _collect_source(source)
+            families.extend(metrics)
+            if source.self_metrics:
+                statuses.append(status)
+        for task in self.tasks:
+            state = task.state()
+            families.extend(state.metrics)
+            if state.ran:
+                statuses.append(CollectorStatus(task.name, state.success, state.duration))
+        families.extend(collector_families(self.prefix, statuses))
+        families.append(build_info_family(self.prefix))
+        return families
+
+
+def _collect_source(source: Source) -> tuple[list[Metric], CollectorStatus]:
+    started = time.monotonic()
+    try:
+        metrics = list(source.fn())
+        ok = True
+    except CollectionError as exc:
+        log.warning("collector %s failed: %s", source.name, exc)
+        metrics, ok = exc.metrics, False
+    except Exception as exc:
+        log.warning("collector %s failed: %s: %s", source.name, type(exc).__name__, exc)
+        metrics, ok = [], False
+    return metrics, CollectorStatus(source.name, ok, time.monotonic() - started)
+
+
+class _ExporterCollector(Collector):
+    def __init__(self, exporter: Exporter) -> None:
+        self._exporter = exporter
+
+    def collect(self) -> Iterable[Metric]:
+        return self._exporter.collect()
