@@ -1,0 +1,45 @@
+"""Stable addresses of dashboards and panels.
+
+Alert annotations (`dashboard_url`) and the dashboards themselves both call these, so
+a link in a page always lands on the panel that draws the alert's signal.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from generator.model import Spec
+
+DASHBOARD_TITLES: dict[str, str] = {
+    "overview": "Overview",
+    "infrastructure": "Infrastructure",
+    "application": "Application",
+    "database": "Database",
+    "business": "Business & security",
+    "slo": "SLO detail",
+}
+
+
+def dashboard_uid(spec: Spec, dashboard: str) -> str:
+    """`vigil-infrastructure` for the default spec, `<name>-infrastructure` otherwise.
+
+    Grafana uids are at most 40 characters; both parts are bounded well below that.
+    """
+    return f"{spec.name}-{dashboard}"
+
+
+def dashboard_title(spec: Spec, dashboard: str) -> str:
+    prefix = "Vigil" if spec.name == "vigil" else f"Vigil {spec.name}"
+    return f"{prefix} / {DASHBOARD_TITLES[dashboard]}"
+
+
+def dashboard_url(spec: Spec, dashboard: str, panel_id: int | None = None) -> str:
+    slug = quote(dashboard_title(spec, dashboard).lower().replace(" / ", "-").replace(" ", "-"))
+    url = f"{spec.grafana_url}/d/{dashboard_uid(spec, dashboard)}/{slug}"
+    if panel_id is not None:
+        url += f"?viewPanel={panel_id}"
+    return url
+
+
+def runbook_url(spec: Spec, anchor: str) -> str:
+    return f"{spec.runbook_url}#{anchor.replace('_', '-')}"
