@@ -22,7 +22,8 @@ Building an exporter (what each ``exporters.<name>.build`` returns)::
 - ``Exporter.registry`` is a fresh ``CollectorRegistry`` (never the global
   one) holding a single collector that yields every source's and task's
   metrics, then ``<prefix>_collector_success``/``_duration_seconds`` for each
-  and ``<prefix>_build_info``.
+  and ``<prefix>_build_info``. Families of the same name coming from several
+  sources or tasks (one task per probe target, say) are merged into one.
 - ``Exporter.start()`` starts the tasks, ``Exporter.stop()`` stops them;
   ``on_stop`` callbacks release resources (connections, file handles).
 - ``Source(..., self_metrics=False)`` hides a source from the collector
@@ -111,7 +112,28 @@ class Exporter:
                 statuses.append(CollectorStatus(task.name, state.success, state.duration))
         families.extend(collector_families(self.prefix, statuses))
         families.append(build_info_family(self.prefix))
-        return families
+        return merge_families(families)
+
+
+def merge_families(families: Iterable[Metric]) -> list[Metric]:
+    """One family per metric name: samples of same-named families are concatenated.
+
+    Several tasks (one per probe target, say) each build their own family of
+    the same metric; the exposition format allows each name only once.
+    """
+    merged: dict[str, Metric] = {}
+    for family in families:
+        first = merged.get(family.name)
+        if first is None:
+            merged[family.name] = family
+        elif first.type != family.type:
+            log.warning("metric %s has two types (%s, %s); keeping the first",
+                        family.name, first.type, family.type)
+        else:  # copy: the first family may be a task's stored result, shared by scrapes
+            copy = Metric(first.name, first.documentation, first.type, first.unit)
+            copy.samples = [*first.samples, *family.samples]
+            merged[family.name] = copy
+    return list(merged.values())
 
 
 def _collect_source(source: Source) -> tuple[list[Metric], CollectorStatus]:

@@ -1,0 +1,134 @@
+"""The host exporter: CPU, memory, filesystems, disks, network, load, TCP
+latency, backup freshness and certificate files, under ``vigil_host_``.
+
+Config (every key optional; see ``exporters/examples/host.yml``)::
+
+    filesystems:
+      timeout: 1s                     # per scrape, for all mounts' statvfs together
+      exclude_fstypes: '^(proc|sysfs|...)$'    # regex, default like node_exporter
+      exclude_mountpoints: '^/(dev|proc|sys)($|/)'
+    disks:
+      exclude_devices: '^(loop|ram)\\d+$'       # regex, default: partitions, loop, ram
+    network:
+      exclude_devices: '^lo$'
+    tcp_targets:
+      - address: db.internal:5432     # required, "host:port"
+        name: database                # label `target`, default: the address
+        timeout: 1s
+        interval: 15s
+    backups:
+      interval: 60s
+      timeout: 30s
+      kinds:
+        - kind: full                  # label `kind`
+          paths: [/var/backups/full, "/srv/backup/**/*.tar.gz"]   # dirs or globs
+    tls_certificates:
+      interval: 5m
+      timeout: 10s
+      files: [/etc/ssl/shop.pem, "/etc/letsencrypt/live/*/cert.pem"]
+
+Cheap kernel counters are read on every scrape; TCP targets, backups and
+certificates run as background tasks (scrapes serve their last result).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import partial
+
+from exporters.common.config import ConfigNode
+from exporters.common.exporter import Exporter, Source
+from exporters.common.tasks import PeriodicTask
+from exporters.host import devices, filesystems, system
+from exporters.host.backups import BackupKind, collect_backups
+from exporters.host.certificates import collect_certificates
+from exporters.host.tcp import TcpTarget, probe
+
+PREFIX = "vigil_host"
+TOP_LEVEL_KEYS = ["filesystems", "disks", "network", "tcp_targets", "backups",
+                  "tls_certificates"]
+
+
+def _regex(node: ConfigNode, key: str, default: str) -> re.Pattern[str]:
+    text = node.str(key, default)
+    try:
+        return re.compile(text)
+    except re.error as exc:
+        raise node.error(f"invalid regular expression: {exc}", key) from None
+
+
+def _tcp_targets(config: ConfigNode) -> list[TcpTarget]:
+    targets: list[TcpTarget] = []
+    names: set[str] = set()
+    for node in config.items("tcp_targets"):
+        node.reject_unknown(["address", "name", "timeout", "interval"])
+        host, port = node.address("address")
+        name = node.str("name", node.str("address"))
+        if name in names:
+            raise node.error(f"duplicate target name {name!r}", "name")
+        names.add(name)
+        targets.append(TcpTarget(name, host, port, node.duration("timeout", 1.0),
+                                 node.duration("interval", 15.0)))
+    return targets
+
+
+def _backup_kinds(node: ConfigNode) -> list[BackupKind]:
+    kinds: list[BackupKind] = []
+    for item in node.items("kinds"):
+        item.reject_unknown(["kind", "paths"])
+        paths = tuple(str(p.path_value()) for p in item.items("paths"))
+        if not paths:
+            raise item.error("expected at least one path", "paths")
+        kinds.append(BackupKind(item.str("kind"), paths))
+    return kinds
+
+
+def build(config: ConfigNode) -> Exporter:
+    """Validate ``config`` and assemble the host exporter (tasks not started)."""
+    config.reject_unknown(TOP_LEVEL_KEYS)
+    fs = config.child("filesystems", {})
+    fs.reject_unknown(["timeout", "exclude_fstypes", "exclude_mountpoints"])
+    fs_collector = filesystems.FilesystemCollector(
+        timeout=fs.duration("timeout", 1.0),
+        exclude_fstypes=_regex(fs, "exclude_fstypes", filesystems.DEFAULT_EXCLUDE_FSTYPES).pattern,
+        exclude_mountpoints=_regex(
+            fs, "exclude_mountpoints", filesystems.DEFAULT_EXCLUDE_MOUNTPOINTS).pattern,
+    )
+    disks = config.child("disks", {})
+    disks.reject_unknown(["exclude_devices"])
+    network = config.child("network", {})
+    network.reject_unknown(["exclude_devices"])
+    disk_exclude = _regex(disks, "exclude_devices", devices.DEFAULT_EXCLUDE_DISKS)
+    net_exclude = _regex(network, "exclude_devices", devices.DEFAULT_EXCLUDE_NETDEVS)
+
+    sources = [
+        Source("cpu", system.collect_cpu),
+        Source("memory", system.collect_memory),
+        Source("load", system.collect_load),
+        Source("filesystem", fs_collector.collect),
+        Source("diskstats", partial(devices.collect_disks, disk_exclude)),
+        Source("netdev", partial(devices.collect_network, net_exclude)),
+    ]
+    tasks = [
+        PeriodicTask(f"tcp:{t.name}", partial(probe, t), interval=t.interval,
+                     timeout=t.timeout + 1.0)
+        for t in _tcp_targets(config)
+    ]
+    if config.has("backups"):
+        backups = config.child("backups")
+        backups.reject_unknown(["interval", "timeout", "kinds"])
+        tasks.append(PeriodicTask(
+            "backup", partial(collect_backups, _backup_kinds(backups)),
+            interval=backups.duration("interval", 60.0), timeout=backups.duration("timeout", 30.0),
+        ))
+    if config.has("tls_certificates"):
+        certs = config.child("tls_certificates")
+        certs.reject_unknown(["interval", "timeout", "files"])
+        files = [str(f.path_value()) for f in certs.items("files")]
+        if not files:
+            raise certs.error("expected at least one file", "files")
+        tasks.append(PeriodicTask(
+            "tls_certificate", partial(collect_certificates, files),
+            interval=certs.duration("interval", 300.0), timeout=certs.duration("timeout", 10.0),
+        ))
+    return Exporter(PREFIX, sources, tasks)

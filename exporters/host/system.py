@@ -1,0 +1,52 @@
+"""CPU, memory/swap and load: cheap kernel counters read on every scrape.
+
+CPU time is exported as per-mode seconds counters (like node_exporter's
+``node_cpu_seconds_total``) rather than a percentage: a rate over any window
+is then computed by Prometheus, and no sample is lost between scrapes.
+"""
+
+from __future__ import annotations
+
+import os
+
+import psutil
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
+
+PREFIX = "vigil_host"
+CPU_MODES = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
+
+
+def collect_cpu() -> list[Metric]:
+    family = CounterMetricFamily(
+        f"{PREFIX}_cpu_seconds_total", "Seconds the CPUs spent in each mode.",
+        labels=["cpu", "mode"],
+    )
+    for index, times in enumerate(psutil.cpu_times(percpu=True)):
+        for mode in CPU_MODES:
+            value = getattr(times, mode, None)
+            if value is not None:
+                family.add_metric([str(index), mode], value)
+    return [family]
+
+
+def collect_memory() -> list[Metric]:
+    memory = psutil.virtual_memory()
+    swap = psutil.swap_memory()
+    values = [
+        ("memory_total_bytes", "Total physical memory.", memory.total),
+        ("memory_available_bytes",
+         "Memory available for new work without swapping (MemAvailable).", memory.available),
+        ("swap_total_bytes", "Total swap space.", swap.total),
+        ("swap_used_bytes", "Swap space in use.", swap.used),
+    ]
+    return [GaugeMetricFamily(f"{PREFIX}_{name}", doc, value=v) for name, doc, v in values]
+
+
+def collect_load() -> list[Metric]:
+    load1, load5, load15 = os.getloadavg()
+    return [
+        GaugeMetricFamily(f"{PREFIX}_load1", "1-minute load average.", value=load1),
+        GaugeMetricFamily(f"{PREFIX}_load5", "5-minute load average.", value=load5),
+        GaugeMetricFamily(f"{PREFIX}_load15", "15-minute load average.", value=load15),
+    ]
