@@ -1,0 +1,131 @@
+"""Replication lag against a real streaming standby.
+
+The standby's replay delay must read 0 while the primary is idle (the naive
+``now() - pg_last_xact_replay_timestamp()`` grows forever then), and must
+read the true delay when replay falls behind. Replay is held back with
+``pg_wal_replay_pause()`` to make it fall behind on demand.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from tests.exporters.postgres.helpers import run_tasks, value, wait_for
+from tests.pg import PgCluster
+
+pytestmark = pytest.mark.slow
+
+
+def current_lsn(primary: PgCluster) -> str:
+    return str(primary.scalar("SELECT pg_current_wal_lsn()"))
+
+
+def replayed(standby: PgCluster, lsn: str) -> bool:
+    return bool(standby.scalar("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", (lsn,)))
+
+
+def received(standby: PgCluster, lsn: str) -> bool:
+    return bool(standby.scalar("SELECT pg_last_wal_receive_lsn() >= %s::pg_lsn", (lsn,)))
+
+
+@pytest.fixture
+def marker_table(primary: PgCluster, standby: PgCluster) -> Iterator[None]:
+    primary.execute("CREATE TABLE IF NOT EXISTS replication_marker (at timestamptz)")
+    lsn = current_lsn(primary)
+    wait_for(lambda: replayed(standby, lsn), 10)
+    yield
+    standby.execute("SELECT pg_wal_replay_resume()")
+
+
+def test_idle_primary_reads_zero_lag_on_the_standby(
+    primary: PgCluster, standby: PgCluster, marker_table: None, make_exporter: Callable
+) -> None:
+    exporter = make_exporter(standby)
+    primary.execute("INSERT INTO replication_marker VALUES (now())")
+    lsn = current_lsn(primary)
+    wait_for(lambda: replayed(standby, lsn), 10)
+    time.sleep(1.2)  # nothing happens on the primary meanwhile
+    naive = standby.scalar(
+        "SELECT extract(epoch FROM now() - pg_last_xact_replay_timestamp())"
+    )
+    assert naive > 1.0  # what a naive exporter would report
+    run_tasks(exporter, {"replication"})
+    assert value(exporter, "vigil_pg_up") == 1
+    assert value(exporter, "vigil_pg_replication_lag_seconds") == 0
+    # A standby has no replicas of its own.
+    assert value(exporter, "vigil_pg_replica_lag_seconds",
+                 {"application_name": "replica1", "kind": "replay"}) is None
+
+
+def test_paused_replay_reads_the_true_delay(
+    primary: PgCluster, standby: PgCluster, marker_table: None, make_exporter: Callable
+) -> None:
+    exporter = make_exporter(standby)
+    before_a = time.time()
+    primary.execute("INSERT INTO replication_marker VALUES (now())")
+    after_a = time.time()
+    lsn_a = current_lsn(primary)
+    wait_for(lambda: replayed(standby, lsn_a), 10)
+
+    standby.execute("SELECT pg_wal_replay_pause()")
+    primary.execute("INSERT INTO replication_marker VALUES (now())")
+    lsn_b = current_lsn(primary)
+    wait_for(lambda: received(standby, lsn_b), 10)
+    time.sleep(1.0)
+
+    start = time.time()
+    run_tasks(exporter, {"replication"})
+    end = time.time()
+    # The standby shows data as of commit A: its delay is the time since A.
+    lag = value(exporter, "vigil_pg_replication_lag_seconds")
+    assert start - after_a - 0.05 <= lag <= end - before_a + 0.05
+    assert lag >= 1.0
+
+    standby.execute("SELECT pg_wal_replay_resume()")
+    wait_for(lambda: replayed(standby, lsn_b), 10)
+    run_tasks(exporter, {"replication"})
+    assert value(exporter, "vigil_pg_replication_lag_seconds") == 0
+
+
+def test_primary_reports_each_replica_by_kind(
+    primary: PgCluster, standby: PgCluster, marker_table: None, make_exporter: Callable
+) -> None:
+    exporter = make_exporter(primary)
+    run_tasks(exporter, {"replication"})
+    assert value(exporter, "vigil_pg_replication_lag_seconds") == 0
+    for kind in ("write", "flush", "replay"):
+        lag = value(exporter, "vigil_pg_replica_lag_seconds",
+                    {"application_name": "replica1", "kind": kind})
+        assert lag is not None and 0 <= lag < 1.0, kind
+
+    standby.execute("SELECT pg_wal_replay_pause()")
+    paused_at = time.time()
+    primary.execute("INSERT INTO replication_marker VALUES (now())")
+    lsn = current_lsn(primary)
+
+    def replay_behind() -> bool:
+        run_tasks(exporter, {"replication"})
+        replay = value(exporter, "vigil_pg_replica_lag_seconds",
+                       {"application_name": "replica1", "kind": "replay"})
+        return replay is not None and replay >= 1.0
+
+    # The standby still writes and flushes what it receives; only replay waits.
+    wait_for(replay_behind, 6, 0.2, "replay lag never grew while replay was paused")
+    assert value(exporter, "vigil_pg_replica_lag_seconds",
+                 {"application_name": "replica1", "kind": "replay"}) <= (
+        time.time() - paused_at + 0.1)
+    assert value(exporter, "vigil_pg_replica_lag_seconds",
+                 {"application_name": "replica1", "kind": "write"}) < 0.5
+
+    standby.execute("SELECT pg_wal_replay_resume()")
+    wait_for(lambda: replayed(standby, lsn), 10)
+
+    def caught_up() -> bool:
+        run_tasks(exporter, {"replication"})
+        return value(exporter, "vigil_pg_replica_lag_seconds",
+                     {"application_name": "replica1", "kind": "replay"}) < 0.5
+
+    wait_for(caught_up, 10, 0.2, "replay lag did not come back down")
