@@ -103,6 +103,10 @@ def build_parser() -> argparse.ArgumentParser:
                              "(default: matched)")
     parser.add_argument("--no-gzip", action="store_true",
                         help="do not send Accept-Encoding: gzip (Prometheus does send it)")
+    parser.add_argument("--no-keepalive", action="store_true",
+                        help="open a new connection for every scrape (Prometheus keeps it open; "
+                             "a diagnostic that separates per-connection effects such as "
+                             "Nagle/delayed-ACK stalls from the cost of collecting)")
     parser.add_argument("--vigil", type=Path, default=REPO_ROOT / ".venv" / "bin" / "vigil",
                         help="the vigil command (default: the repository's .venv)")
     parser.add_argument("--no-install", action="store_true",
@@ -124,10 +128,11 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
 class _Running:
     """A started side: its process, its scraper and its measured figures."""
 
-    def __init__(self, side: Side, process: ManagedProcess, use_gzip: bool) -> None:
+    def __init__(self, side: Side, process: ManagedProcess, args: argparse.Namespace) -> None:
         self.side = side
         self.process = process
-        self.scraper = Scraper(side.port, side.scrape_path, use_gzip=use_gzip)
+        self.scraper = Scraper(side.port, side.scrape_path, use_gzip=not args.no_gzip,
+                               keepalive=not args.no_keepalive)
         self.series = LatencySeries()
         self.samples = 0
         self.cpu_start = 0.0
@@ -141,7 +146,7 @@ def _start_side(ctx: BenchContext, pair: PairDef, role: str, stack: contextlib.E
                              env=side.env)
     stack.callback(process.stop)
     process.start()
-    running = _Running(side, process, use_gzip=not args.no_gzip)
+    running = _Running(side, process, args)
     stack.callback(running.scraper.close)
     return running
 
@@ -272,6 +277,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "pairs": ",".join(args.pairs), "scrapes": str(args.scrapes),
                 "warm-up": str(args.warmup), "profile": args.profile,
                 "interval": f"{args.interval:g} s", "gzip": str(not args.no_gzip).lower(),
+                "keep-alive": str(not args.no_keepalive).lower(),
             },
         )
         report.write_results(args.results, block)

@@ -28,13 +28,18 @@ class ScrapeError(RuntimeError):
 class Scraper:
     """Scrapes one URL path on 127.0.0.1 over a persistent connection."""
 
-    def __init__(self, port: int, path: str, use_gzip: bool = True, timeout: float = 10.0) -> None:
+    def __init__(self, port: int, path: str, use_gzip: bool = True, keepalive: bool = True,
+                 timeout: float = 10.0) -> None:
         self.port = port
         self.path = path
+        self.keepalive = keepalive
         self.timeout = timeout
         self.headers = {"Accept": PROMETHEUS_ACCEPT, "User-Agent": "vigil-bench/1"}
         if use_gzip:
             self.headers["Accept-Encoding"] = "gzip"
+        if not keepalive:
+            # A fresh TCP connection per scrape; its setup is counted in the scrape.
+            self.headers["Connection"] = "close"
         self._conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
 
     def close(self) -> None:
@@ -44,6 +49,9 @@ class Scraper:
         self._conn.request("GET", self.path, headers=self.headers)
         response = self._conn.getresponse()
         body = response.read()
+        if not self.keepalive:
+            # http.client keeps the socket unless the *response* says close.
+            self._conn.close()
         return response.status, body, response.getheader("Content-Encoding", "")
 
     def scrape(self) -> tuple[float, int]:
