@@ -59,7 +59,7 @@ def newest(paths: tuple[str, ...]) -> tuple[float, int, int]:
 def collect_backups(kinds: list[BackupKind]) -> list[Metric]:
     ts = GaugeMetricFamily(
         f"{PREFIX}_backup_newest_timestamp_seconds",
-        "Modification time of the newest backup file of this kind (0 when there is none).",
+        "Newest backup file's modification time, 0 if none.",
         labels=["kind"],
     )
     size = GaugeMetricFamily(f"{PREFIX}_backup_newest_size_bytes",
