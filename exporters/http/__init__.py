@@ -36,6 +36,8 @@ from __future__ import annotations
 import re
 from functools import partial
 
+import urllib3
+
 from exporters.common.config import ConfigNode
 from exporters.common.exporter import Exporter, Source
 from exporters.common.tasks import PeriodicTask
@@ -71,6 +73,8 @@ def _probe(node: ConfigNode) -> Probe:
             raise item.error(f"expected a status code (200) or class (2xx), got {item.value!r}")
         expected.append(text)
     verify: bool | str = node.bool("tls_verify", True)
+    if verify is False:  # chosen by the operator: do not warn on every probe
+        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
     if node.has("ca_file"):
         verify = str(node.path_value("ca_file"))
     headers_node = node.child("headers", {})

@@ -111,10 +111,7 @@ class AccessLog:
         self._too_long_reported = 0
 
     def poll(self) -> list[Metric]:
-        try:
-            lines = self.tailer.poll()
-        except FileNotFoundError as exc:
-            raise CollectionError(str(exc)) from None
+        lines = self.tailer.poll()
         for line in lines:
             if not line.strip():
                 continue
@@ -127,4 +124,6 @@ class AccessLog:
         if self.tailer.too_long > self._too_long_reported:
             self.stats.skip("too_long", self.tailer.too_long - self._too_long_reported)
             self._too_long_reported = self.tailer.too_long
+        if self.tailer.missing:
+            raise CollectionError(f"{self.path}: no such file")
         return []

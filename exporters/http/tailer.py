@@ -26,6 +26,7 @@ class LogTailer:
         self.path = path
         self.max_line = max_line
         self.too_long = 0  # lines dropped for exceeding max_line
+        self.missing = False  # the path did not exist at the last poll
         self._fh: BinaryIO | None = None
         self._identity: tuple[int, int] | None = None
         self._partial = b""
@@ -48,15 +49,19 @@ class LogTailer:
             self._fh = None
 
     def poll(self) -> list[str]:
-        """Complete lines appended since the last poll. Raises ``FileNotFoundError``
-        when the file does not exist and there is no earlier file to finish."""
+        """Complete lines appended since the last poll.
+
+        When the path does not exist, ``missing`` is set and the lines still
+        unread in a rotated-away file are returned.
+        """
         try:
             st: os.stat_result | None = os.stat(self.path)
         except FileNotFoundError:
             st = None
+        self.missing = st is None
         if self._fh is None:
             if st is None:
-                raise FileNotFoundError(f"{self.path}: no such file")
+                return []
             self._open(at_end=False)
         elif (st is not None and (st.st_dev, st.st_ino) == self._identity
               and st.st_size < self._fh.tell()):  # truncated in place
