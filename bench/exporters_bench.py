@@ -153,7 +153,7 @@ def _start_side(ctx: BenchContext, pair: PairDef, role: str, stack: contextlib.E
 
 def measure_pair(ctx: BenchContext, pair: PairDef, args: argparse.Namespace) -> report.PairResult:
     """Start both sides, scrape them in turn, and read their /proc figures."""
-    result = report.PairResult(pair.name, pair.same_source)
+    result = report.PairResult(pair.name, pair.same_source, notes=[pair.scrape_work])
     roles = ["vigil", "peer"]
     try:
         vigil_available(ctx, pair.name)

@@ -48,6 +48,7 @@ class PairDef:
     build_peer: Callable[[BenchContext, int], Side]
     build_vigil: Callable[[BenchContext, int], Side]
     same_source: str
+    scrape_work: str  # what one scrape costs on each side, stated with the figures
 
 
 _PROBE = (
@@ -199,11 +200,24 @@ def sql_vigil(ctx: BenchContext, port: int) -> Side:
 
 
 PAIRS: dict[str, PairDef] = {
-    "host": PairDef("host", peers.NODE, host_peer, host_vigil, "this machine's /proc and /sys"),
-    "postgres": PairDef("postgres", peers.POSTGRES, postgres_peer, postgres_vigil,
-                        "one throwaway PostgreSQL cluster, same DSN"),
-    "http": PairDef("http", peers.BLACKBOX, http_peer, http_vigil,
-                    "one local static HTTP server, same URL"),
-    "sql": PairDef("sql", peers.SQL, sql_peer, sql_vigil,
-                   "the demo shop database, the same queries"),
+    "host": PairDef(
+        "host", peers.NODE, host_peer, host_vigil, "this machine's /proc and /sys",
+        "both read the kernel counters during every scrape",
+    ),
+    "postgres": PairDef(
+        "postgres", peers.POSTGRES, postgres_peer, postgres_vigil,
+        "one throwaway PostgreSQL cluster, same DSN",
+        "postgres_exporter queries the server during every scrape; Vigil queries it every "
+        "--interval in the background and a scrape serves the last result",
+    ),
+    "http": PairDef(
+        "http", peers.BLACKBOX, http_peer, http_vigil, "one local static HTTP server, same URL",
+        "blackbox_exporter probes the URL during every /probe scrape; Vigil probes it every "
+        "--interval in the background and a scrape serves the last result",
+    ),
+    "sql": PairDef(
+        "sql", peers.SQL, sql_peer, sql_vigil, "the demo shop database, the same queries",
+        "both run the queries every --interval in the background and a scrape serves the "
+        "last result",
+    ),
 }

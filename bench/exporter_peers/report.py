@@ -177,8 +177,9 @@ def markdown_block(results: list[PairResult], command: str, date: str,
     lines += [f"- {pkg}: {version}" for pkg, version in peer_versions.items()]
     lines += ["", "Settings:", ""]
     lines += [f"- {key}: {value}" for key, value in settings.items()]
-    lines += ["", markdown_table(results), "", "Targets:", ""]
+    lines += ["", markdown_table(results), "", "Targets and notes:", ""]
     for pair in results:
+        lines.append(f"- {pair.name}: same source: {pair.same_source}")
         for verdict in pair.verdicts():
             lines.append(f"- {pair.name}: {verdict}")
         for note in pair.notes:

@@ -54,7 +54,13 @@ def postgres(port: int, password: str, interval: float) -> tuple[str, dict[str, 
 
 
 def http(url: str, interval: float) -> str:
-    raise NotYet("http")
+    """exporters/http probing the same URL as blackbox_exporter's http_2xx module
+    (GET, any 2xx, 5 s timeout), no access log: blackbox has no equivalent."""
+    config = {"probes": [{
+        "name": "bench-target", "url": url, "method": "GET", "expected_status": ["2xx"],
+        "timeout": "5s", "interval": f"{interval:g}s",
+    }]}
+    return yaml.safe_dump(config, sort_keys=False)
 
 
 def sql(port: int, password: str, dbname: str, interval: float) -> tuple[str, dict[str, str]]:
