@@ -180,7 +180,14 @@ def measure_pair(ctx: BenchContext, pair: PairDef, args: argparse.Namespace) -> 
             if time.monotonic() > deadline:
                 raise TimeoutError(f"--max-seconds ran out during warm-up of {pair.name}")
         for running in sides:
-            running.samples = running.scraper.sample_count()
+            lines = running.scraper.samples()
+            absent = [want for want in running.side.expect
+                      if not any(line.startswith(want) for line in lines)]
+            if absent:
+                raise StartError(f"{running.side.label} does not serve {', '.join(absent)}: it "
+                                 f"is not reading its source. Log:\n{running.process.log_tail()}")
+            running.samples = len(lines)
+        for running in sides:
             running.cpu_start = cpu_seconds(running.process.pid)
         max_errors = 5 + args.scrapes // 100
         for i in range(args.scrapes):

@@ -35,6 +35,9 @@ class Side:
     scrape_path: str = "/metrics"
     ready_path: str = "/metrics"
     env: dict[str, str] = field(default_factory=dict)
+    # Sample-line prefixes a scrape must contain once warmed up: proof that the
+    # exporter really reads its source, so nobody is timed serving an error.
+    expect: tuple[str, ...] = ()
 
 
 class Unavailable(RuntimeError):
@@ -84,7 +87,7 @@ def vigil_available(ctx: BenchContext, exporter: str) -> None:
 
 
 def _vigil_side(ctx: BenchContext, exporter: str, port: int, config_text: str,
-                env: dict[str, str] | None = None) -> Side:
+                expect: tuple[str, ...], env: dict[str, str] | None = None) -> Side:
     config = ctx.file(f"vigil-{exporter}.yml", config_text)
     return Side(
         role="vigil",
@@ -93,6 +96,7 @@ def _vigil_side(ctx: BenchContext, exporter: str, port: int, config_text: str,
               "--web.listen-address", f"127.0.0.1:{port}"],
         port=port,
         env=env or {},
+        expect=expect,
     )
 
 
@@ -103,7 +107,8 @@ def _peer_label(peer: peers.Peer) -> str:
 def _pg_uri(ctx: BenchContext, dbname: str) -> str:
     cluster = ctx.pg()
     password = urllib.parse.quote(cluster.password, safe="")
-    return f"postgresql://postgres:{password}@127.0.0.1:{cluster.port}/{dbname}?sslmode=disable"
+    # "postgres://": sql_exporter picks its database driver by the URL scheme.
+    return f"postgres://postgres:{password}@127.0.0.1:{cluster.port}/{dbname}?sslmode=disable"
 
 
 # -- host ---------------------------------------------------------------------
@@ -113,11 +118,13 @@ def host_peer(ctx: BenchContext, port: int) -> Side:
     if ctx.profile == "matched":
         argv.append("--collector.disable-defaults")
         argv += [f"--collector.{name}" for name in NODE_MATCHED_COLLECTORS]
-    return Side("peer", _peer_label(peers.NODE), argv, port)
+    return Side("peer", _peer_label(peers.NODE), argv, port,
+                expect=("node_cpu_seconds_total{", "node_filesystem_avail_bytes{"))
 
 
 def host_vigil(ctx: BenchContext, port: int) -> Side:
-    return _vigil_side(ctx, "host", port, vigil_configs.host())
+    return _vigil_side(ctx, "host", port, vigil_configs.host(),
+                       ("vigil_host_cpu_seconds_total{", "vigil_host_filesystem_avail_bytes{"))
 
 
 # -- postgres -----------------------------------------------------------------
@@ -128,13 +135,15 @@ def postgres_peer(ctx: BenchContext, port: int) -> Side:
         # Vigil reads max_connections only, not every pg_settings row.
         argv.append("--disable-settings-metrics")
     env = {"DATA_SOURCE_NAME": _pg_uri(ctx, "postgres")}
-    return Side("peer", _peer_label(peers.POSTGRES), argv, port, env=env)
+    return Side("peer", _peer_label(peers.POSTGRES), argv, port, env=env,
+                expect=("pg_up 1", "pg_stat_database_xact_commit{"))
 
 
 def postgres_vigil(ctx: BenchContext, port: int) -> Side:
     cluster = ctx.pg()
     text, env = vigil_configs.postgres(cluster.port, cluster.password, ctx.interval)
-    return _vigil_side(ctx, "postgres", port, text, env)
+    return _vigil_side(ctx, "postgres", port, text,
+                       ("vigil_pg_up 1", "vigil_pg_xact_commit_total{"), env)
 
 
 # -- http ---------------------------------------------------------------------
@@ -156,11 +165,16 @@ def http_peer(ctx: BenchContext, port: int) -> Side:
     query = urllib.parse.urlencode({"target": target, "module": BLACKBOX_MODULE})
     argv = [peers.BLACKBOX.binary, f"--config.file={config}",
             f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"]
-    return Side("peer", _peer_label(peers.BLACKBOX), argv, port, scrape_path=f"/probe?{query}")
+    return Side("peer", _peer_label(peers.BLACKBOX), argv, port, scrape_path=f"/probe?{query}",
+                expect=("probe_success 1", "probe_http_status_code 200"))
 
 
 def http_vigil(ctx: BenchContext, port: int) -> Side:
-    return _vigil_side(ctx, "http", port, vigil_configs.http(ctx.http_target(), ctx.interval))
+    return _vigil_side(
+        ctx, "http", port, vigil_configs.http(ctx.http_target(), ctx.interval),
+        (f'vigil_http_probe_success{{target="{vigil_configs.HTTP_TARGET}"}} 1',
+         f'vigil_http_probe_status_code{{target="{vigil_configs.HTTP_TARGET}"}} 200'),
+    )
 
 
 # -- sql ----------------------------------------------------------------------
@@ -189,14 +203,16 @@ def sql_peer(ctx: BenchContext, port: int) -> Side:
         }]
     }, sort_keys=False))
     argv = [peers.SQL.binary, f"-config.file={config}", f"-web.listen-address=127.0.0.1:{port}"]
-    return Side("peer", _peer_label(peers.SQL), argv, port)
+    expect = tuple(f"sql_{q.name}{{" for q in queries if q.always_present)
+    return Side("peer", _peer_label(peers.SQL), argv, port, expect=expect)
 
 
 def sql_vigil(ctx: BenchContext, port: int) -> Side:
     dbname = _shop_database(ctx)
     cluster = ctx.pg()
     text, env = vigil_configs.sql(cluster.port, cluster.password, dbname, ctx.interval)
-    return _vigil_side(ctx, "sql", port, text, env)
+    expect = tuple(f"{q.name} " for q in vigil_configs.sql_queries() if q.always_present)
+    return _vigil_side(ctx, "sql", port, text, expect, env)
 
 
 PAIRS: dict[str, PairDef] = {

@@ -162,6 +162,8 @@ def machine_facts(vigil: Path, repo: Path) -> dict[str, str]:
         "CPU": cpu_model,
         "memory": mem_total,
         "kernel": platform.release(),
+        "load average at the end (1/5/15 min)": " ".join(os.getloadavg().__repr__()
+                                                         .strip("()").split(", ")),
         "Python (Vigil exporters)": _run([str(vigil_python), "-VV"]).replace("\n", " "),
         "git commit": commit + (" (exporters/ has uncommitted changes)"
                                 if dirty not in ("?", "") else ""),

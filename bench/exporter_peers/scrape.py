@@ -72,14 +72,13 @@ class Scraper:
             raise ScrapeError(f"127.0.0.1:{self.port}{self.path}: HTTP {status}")
         return elapsed, len(body)
 
-    def sample_count(self) -> int:
-        """How many samples one scrape carries (lines that are not comments)."""
+    def samples(self) -> list[str]:
+        """The sample lines of one scrape (comments left out), decompressed."""
         _, body, encoding = self._fetch()
         if encoding == "gzip":
             body = gzip.decompress(body)
-        return sum(
-            1 for line in body.decode(errors="replace").splitlines() if line and line[0] != "#"
-        )
+        return [line for line in body.decode(errors="replace").splitlines()
+                if line and line[0] != "#"]
 
 
 def percentile(sorted_values: list[float], fraction: float) -> float:

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 PASSWORD_ENV = "VIGIL_BENCH_PG_PASSWORD"
+HTTP_TARGET = "bench-target"
 
 
 class NotYet(RuntimeError):
@@ -26,6 +27,11 @@ class Query:
     sql: str
     labels: tuple[str, ...]
     values: tuple[str, ...]
+
+    @property
+    def always_present(self) -> bool:
+        """Counts always return a row; averages and ratios may be NULL (no series)."""
+        return "count(" in self.sql.lower() or "coalesce(" in self.sql.lower()
 
     def as_sql_exporter(self) -> dict[str, Any]:
         return {"name": self.name, "help": self.help, "labels": list(self.labels),
@@ -57,19 +63,56 @@ def http(url: str, interval: float) -> str:
     """exporters/http probing the same URL as blackbox_exporter's http_2xx module
     (GET, any 2xx, 5 s timeout), no access log: blackbox has no equivalent."""
     config = {"probes": [{
-        "name": "bench-target", "url": url, "method": "GET", "expected_status": ["2xx"],
+        "name": HTTP_TARGET, "url": url, "method": "GET", "expected_status": ["2xx"],
         "timeout": "5s", "interval": f"{interval:g}s",
     }]}
     return yaml.safe_dump(config, sort_keys=False)
 
 
+def _default_queries() -> list[dict[str, Any]]:
+    """The sql exporter's shipped default queries (the demo shop's business metrics)."""
+    try:
+        from exporters.sql.config import DEFAULT_QUERIES
+    except ImportError as exc:
+        raise NotYet(f"sql ({exc})") from exc
+    return list(yaml.safe_load(DEFAULT_QUERIES.read_text())["queries"])
+
+
 def sql(port: int, password: str, dbname: str, interval: float) -> tuple[str, dict[str, str]]:
-    raise NotYet("sql")
+    """exporters/sql running its default queries, each on the benchmark's interval
+    (the peer has one interval per job, so both sides run every query equally often)."""
+    queries = [{**query, "interval": f"{interval:g}s"} for query in _default_queries()]
+    config = {
+        "dsn": _dsn(port, dbname),
+        "password": {"env": PASSWORD_ENV},
+        "queries": queries,
+    }
+    return yaml.safe_dump(config, sort_keys=False), {PASSWORD_ENV: password}
 
 
 def sql_queries() -> list[Query]:
-    raise NotYet("sql")
+    """The same default queries in the terms sql_exporter (justwatchcom) uses.
+
+    sql_exporter names each metric `sql_<query name>`, takes label columns and
+    value columns, and runs the SQL text unchanged.
+    """
+    result = []
+    for query in _default_queries():
+        labels = query.get("labels") or []
+        label_columns = list(labels.values()) if isinstance(labels, dict) else list(labels)
+        result.append(Query(
+            name=query["metric"], help=query["help"], sql=query["sql"],
+            labels=tuple(label_columns), values=(query["value"],),
+        ))
+    return result
 
 
 def load_shop(cluster: Any, dbname: str) -> None:
-    raise NotYet("sql")
+    """Create `dbname` and load the demo shop schema and its deterministic seed rows."""
+    try:
+        from exporters.sql.demo import seed
+    except ImportError as exc:
+        raise NotYet(f"sql demo shop ({exc})") from exc
+    cluster.create_database(dbname)
+    with cluster.connect(dbname, autocommit=False) as conn:
+        seed.load(conn, seed.generate())
