@@ -74,9 +74,15 @@ RECEIVER = Obj(
         "email": Obj({"to": Str("Recipient address.", pattern=r"[^@\s]+@[^@\s]+",
                                 pattern_hint="an e-mail address")},
                      "E-mail through the spec's `email` smarthost.", required=("to",)),
-        "sms": Obj({"url": SECRET}, "SMS gateway webhook.", required=("url",)),
-        "phone": Obj({"url": SECRET}, "Phone-call gateway webhook.", required=("url",)),
-        "webhook": Obj({"url": SECRET}, "Generic Alertmanager webhook.", required=("url",)),
+        **{channel: Obj(
+            {"url": Str("Gateway endpoint; say who is called in it (e.g. ?to=team_lead). Not "
+                        "a secret: authentication goes in `token`.", pattern=r"https?://\S+",
+                        pattern_hint="an http(s) URL"),
+             "token": SECRET},
+            f"{what} reached through an Alertmanager webhook, with a bearer token.",
+            required=("url",))
+          for channel, what in (("sms", "SMS gateway"), ("phone", "Phone-call gateway"),
+                                ("webhook", "Any service"))},
     },
     "How one person or team is reached, per channel.",
 )

@@ -1,0 +1,211 @@
+"""`deploy/alertmanager/alertmanager.yml` from the spec's severities, receivers and windows.
+
+The routing tree, top to bottom (first match wins):
+1. escalations (`AlertEscalated`, by severity and level) → that level's receivers;
+2. signals with their own `recipients` (e.g. revenue → finance and management);
+3. teams declared with recipients (`team` label);
+4. severities → the severity's recipients, on the severity's channels.
+Every leaf carries the maintenance windows that mute its severity, because
+Alertmanager does not inherit `mute_time_intervals` into child routes.
+
+Timings come from the duplicate-suppression interval: a group is not notified again
+within it (`group_interval`), and a still-firing alert is repeated at the pace of its
+severity's first escalation step (never faster than the suppression interval).
+
+Secrets never appear: an `{env: NAME}` reference becomes a `*_file` path under
+/run/secrets/ (docker-compose.yml turns the variable into that file), a `{file: ...}`
+reference is used as it is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from generator import output, units
+from generator.model import Receiver, Secret, Severity, Spec
+from generator.rules.escalation import ALERT_NAME
+
+SECRETS_DIR = "/run/secrets"
+GROUP_BY = ["alertname", "signal", "slo", "instance", "escalation_level"]
+
+
+def secret_path(secret: Secret) -> str:
+    if secret.file:
+        return secret.file
+    return f"{SECRETS_DIR}/{(secret.env or '').lower()}"
+
+
+def secret_envs(spec: Spec) -> list[str]:
+    """Environment variables the deployment must provide, for docker-compose secrets."""
+    names = set()
+    for receiver in spec.receivers.values():
+        for settings in receiver.integrations.values():
+            names.update(v.env for v in settings.values() if isinstance(v, Secret) and v.env)
+    if spec.email and spec.email.password and spec.email.password.env:
+        names.add(spec.email.password.env)
+    return sorted(names)
+
+
+def _integration(channel: str, settings: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    if channel == "pagerduty":
+        return "pagerduty_configs", {"routing_key_file": secret_path(settings["routing_key"]),
+                                     "send_resolved": True}
+    if channel == "slack":
+        config: dict[str, Any] = {"api_url_file": secret_path(settings["webhook_url"]),
+                                  "send_resolved": True}
+        if "channel" in settings:
+            config["channel"] = settings["channel"]
+        config["title"] = '{{ .CommonLabels.severity | toUpper }}: {{ .CommonAnnotations.summary }}'
+        config["text"] = "{{ range .Alerts }}{{ .Annotations.description }}\n{{ end }}"
+        return "slack_configs", config
+    if channel == "email":
+        return "email_configs", {"to": settings["to"], "send_resolved": True}
+    # sms, phone and generic webhooks are gateways reached by URL; Alertmanager 0.25 (the
+    # oldest we support) has no `url_file`, so the URL is plain and the secret is a token.
+    config = {"url": settings["url"], "send_resolved": True}
+    if "token" in settings:
+        config["http_config"] = {"authorization": {"credentials_file": secret_path(settings["token"])}}
+    return "webhook_configs", config
+
+
+def _receiver(name: str, recipients: tuple[str, ...], channels: tuple[str, ...] | None,
+              receivers: dict[str, Receiver]) -> dict[str, Any]:
+    """One Alertmanager receiver reaching `recipients` on `channels` (all of theirs if None)."""
+    body: dict[str, Any] = {"name": name}
+    seen: set[str] = set()
+    for recipient in recipients:
+        for channel, settings in receivers[recipient].integrations.items():
+            if channels is not None and channel not in channels:
+                continue
+            key, config = _integration(channel, settings)
+            fingerprint = f"{key}:{sorted(config.items())}"
+            if fingerprint in seen:  # two people behind one gateway get one notification
+                continue
+            seen.add(fingerprint)
+            body.setdefault(key, []).append(config)
+    return body
+
+
+def _mutes(spec: Spec, severity: str) -> list[str]:
+    return [f"maintenance-{w.name}" for w in spec.maintenance if severity in w.severities]
+
+
+def _leaf(matchers: list[str], receiver: str, spec: Spec, severity: Severity) -> dict[str, Any]:
+    route: dict[str, Any] = {"matchers": matchers, "receiver": receiver}
+    repeat = max(severity.escalation[0].after if severity.escalation else 4 * 3600.0,
+                 spec.duplicate_suppression)
+    route["repeat_interval"] = units.format_duration(repeat)
+    mutes = _mutes(spec, severity.name)
+    if mutes:
+        route["mute_time_intervals"] = mutes
+    return route
+
+
+def _time_intervals(spec: Spec) -> list[dict[str, Any]]:
+    result = []
+    for window in spec.maintenance:
+        interval: dict[str, Any] = {"times": [{"start_time": window.start, "end_time": window.end}]}
+        if window.weekdays:
+            interval["weekdays"] = list(window.weekdays)
+        if window.ordinal:
+            interval["days_of_month"] = (["-7:-1"] if window.ordinal == "last" else
+                                         [f"{7 * n + 1}:{7 * n + 7}" for n, o in
+                                          enumerate(("first", "second", "third", "fourth"))
+                                          if o == window.ordinal])
+        interval["location"] = spec.timezone
+        result.append({"name": f"maintenance-{window.name}", "time_intervals": [interval]})
+    return result
+
+
+def config(spec: Spec) -> dict[str, Any]:
+    receivers: list[dict[str, Any]] = []
+    routes: list[dict[str, Any]] = []
+    severities = list(spec.severities.values())
+
+    for severity in severities:
+        for step in severity.escalation:
+            name = f"escalation-{severity.name}-level{step.level}"
+            receivers.append(_receiver(name, step.notify, None, spec.receivers))
+            routes.append(_leaf([f'alertname="{ALERT_NAME}"', f'severity="{severity.name}"',
+                                 f'escalation_level="{step.level}"'], name, spec, severity))
+
+    def by_severity(label: str, value: str, recipients: tuple[str, ...], prefix: str) -> None:
+        for severity in severities:
+            name = f"{prefix}-{severity.name}"
+            receiver = _receiver(name, recipients, severity.channels, spec.receivers)
+            if len(receiver) == 1:  # none of them on this severity's channels: use all theirs
+                receiver = _receiver(name, recipients, None, spec.receivers)
+            receivers.append(receiver)
+            routes.append(_leaf([f'{label}="{value}"', f'severity="{severity.name}"'],
+                                name, spec, severity))
+
+    for signal in spec.signals.values():
+        if signal.recipients and signal.enabled:
+            by_severity("signal", signal.name, signal.recipients, f"signal-{signal.name}")
+    for team, recipients in spec.teams.items():
+        by_severity("team", team, recipients, f"team-{team}")
+    for severity in severities:
+        name = f"severity-{severity.name}"
+        receivers.append(_receiver(name, severity.recipients, severity.channels, spec.receivers))
+        routes.append(_leaf([f'severity="{severity.name}"'], name, spec, severity))
+
+    receivers.append({"name": "unrouted"})
+    body: dict[str, Any] = {}
+    if spec.email is not None:
+        glob: dict[str, Any] = {"smtp_smarthost": spec.email.smarthost, "smtp_from": spec.email.sender,
+                                "smtp_require_tls": spec.email.require_tls}
+        if spec.email.username:
+            glob["smtp_auth_username"] = spec.email.username
+        if spec.email.password:
+            glob["smtp_auth_password_file"] = secret_path(spec.email.password)
+        body["global"] = glob
+    suppression = spec.duplicate_suppression
+    body["route"] = {
+        "receiver": "unrouted",
+        "group_by": GROUP_BY,
+        "group_wait": units.format_duration(max(min(suppression / 10, 30.0), 1.0)),
+        "group_interval": units.format_duration(suppression),
+        "repeat_interval": units.format_duration(max(4 * 3600.0, suppression)),
+        "routes": routes,
+    }
+    body["inhibit_rules"] = _inhibit_rules(spec)
+    intervals = _time_intervals(spec)
+    if intervals:
+        body["time_intervals"] = intervals
+    body["receivers"] = receivers
+    return body
+
+
+def _inhibit_rules(spec: Spec) -> list[dict[str, Any]]:
+    """A more severe alert silences the milder ones for the same thing.
+
+    "The same thing" is the signal (or SLO) and the labels the alert is raised per; the
+    source and target are pinned to that signal so unrelated alerts never inhibit.
+    """
+    rules = []
+    order = list(spec.severities)
+    for signal in spec.signals.values():
+        severities = [t.severity for t in signal.thresholds]
+        if len(set(severities)) < 2:
+            continue
+        ranked = sorted(set(severities), key=order.index)
+        rules.append({
+            "source_matchers": [f'signal="{signal.name}"', f'severity="{ranked[0]}"'],
+            "target_matchers": [f'signal="{signal.name}"', f'severity=~"{"|".join(ranked[1:])}"'],
+            "equal": sorted({"signal", *signal.definition.by, *spec.selectors}),
+        })
+    for slo in spec.slos.values():
+        ranked = sorted({w.severity for w in slo.windows}, key=order.index)
+        if len(ranked) < 2:
+            continue
+        rules.append({
+            "source_matchers": [f'slo="{slo.name}"', f'severity="{ranked[0]}"'],
+            "target_matchers": [f'slo="{slo.name}"', f'severity=~"{"|".join(ranked[1:])}"'],
+            "equal": sorted({"slo", *spec.selectors}),
+        })
+    return rules
+
+
+def outputs(spec: Spec) -> dict[str, str]:
+    return {"deploy/alertmanager/alertmanager.yml": output.header(spec.source)
+            + output.dump_yaml(config(spec))}

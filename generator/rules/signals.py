@@ -1,0 +1,186 @@
+"""Recording and alerting rules for the spec's signals.
+
+Each signal is recorded once (`vigil:<signal>`), from the catalogue's PromQL scoped by
+the spec's selectors, and every threshold alerts on that recorded series. Dashboards
+draw the same catalogue expression, so the alert and the graph cannot disagree.
+
+How each kind of threshold reads:
+- `80%`, `2s`, `< 4.0`: the recorded value compared with the threshold.
+- `5/h` (events): `increase()` of a counter over the threshold's own window, recorded
+  as `vigil:<signal>:increase1h`. `increase` treats a drop as a counter reset and only
+  counts what came after it, and a series that appears (an exporter restart) counts
+  from its first sample, so neither raises a false alarm.
+- `any`: an increase over 5 minutes above zero.
+- `20% below average`: the value against `vigil:<signal>:baseline`, the mean of the
+  same moment in each of the last N weeks (weeks with no data are left out of the
+  mean rather than counted as zero). The alert needs both the value and a baseline
+  above zero, so missing data or an empty history never fires it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from generator import links, promql, units
+from generator.model import Signal, Spec
+from generator.rules.humanize import value_template
+from generator.thresholds import ABOVE, ANY, BELOW, BELOW_BASELINE, Threshold
+
+ANY_WINDOW = 300.0
+
+
+def alert_name(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))
+
+
+def recorded_name(signal: Signal, threshold: Threshold | None = None) -> str:
+    """The recorded series an alert on `threshold` reads."""
+    if threshold is not None and threshold.window is not None:
+        return f"vigil:{signal.name}:increase{units.format_duration(threshold.window)}"
+    return f"vigil:{signal.name}"
+
+
+def selector(spec: Spec) -> str:
+    """Recorded series carry the spec's selector labels (not the job): match on those."""
+    matchers = spec.matchers(None)
+    return f"{{{matchers}}}" if matchers else ""
+
+
+@dataclass(frozen=True)
+class SignalAlert:
+    """One alerting rule and what its unit tests need to know about it."""
+
+    signal: Signal
+    threshold: Threshold
+    rule: dict[str, Any]
+
+
+def recording_rules(spec: Spec, signal: Signal) -> list[dict[str, Any]]:
+    definition = signal.definition
+    labels = dict(sorted(spec.selectors.items()))
+    matchers = spec.matchers(definition.exporter)
+    rules: list[dict[str, Any]] = []
+    if definition.is_counter:
+        windows = sorted({t.window or ANY_WINDOW for t in signal.thresholds} or {ANY_WINDOW})
+        for window in windows:
+            duration = units.format_duration(window)
+            rules.append(_record(f"vigil:{signal.name}:increase{duration}",
+                                 promql.render(definition.expr, matchers, duration), labels))
+        return rules
+    rules.append(_record(recorded_name(signal), promql.render(definition.expr, matchers), labels))
+    if any(t.kind == BELOW_BASELINE for t in signal.thresholds):
+        rules.append(_record(f"vigil:{signal.name}:baseline", _baseline_expr(spec, signal), {}))
+    return rules
+
+
+def _baseline_expr(spec: Spec, signal: Signal) -> str:
+    series = f"{recorded_name(signal)}{selector(spec)}"
+    weeks = [
+        f'label_replace({series} offset {week}w, "baseline_week", "{week}", "", "")'
+        for week in range(1, signal.baseline_weeks + 1)
+    ]
+    return f"avg without (baseline_week) ({' or '.join(weeks)})"
+
+
+def _record(name: str, expr: str, labels: dict[str, str]) -> dict[str, Any]:
+    rule: dict[str, Any] = {"record": name, "expr": expr}
+    if labels:
+        rule["labels"] = labels
+    return rule
+
+
+def alert_expr(spec: Spec, signal: Signal, threshold: Threshold) -> str:
+    series = f"{recorded_name(signal, threshold)}{selector(spec)}"
+    value = units.format_number(threshold.value)
+    if threshold.kind == BELOW_BASELINE:
+        baseline = f"vigil:{signal.name}:baseline{selector(spec)}"
+        factor = units.format_number(round(1 - threshold.value, 12))
+        return f"{series} < {factor} * {baseline} and {baseline} > 0"
+    if threshold.kind == ANY:
+        return f"{series} > 0"
+    return f"{series} {threshold.comparator()} {value}"
+
+
+def annotations(spec: Spec, signal: Signal, threshold: Threshold, value: str,
+                label: Callable[[str], str]) -> dict[str, str]:
+    """Summary and description, with `value` and `label(name)` filled in by the caller.
+
+    The rules pass Go template placeholders; the generated unit tests pass the text
+    Prometheus will render, so the two are built by the same words.
+    """
+    title = signal.title
+    where = " ".join(label(name) for name in signal.definition.by)
+    on = f" on {where}" if where else ""
+    if threshold.kind == BELOW_BASELINE:
+        summary = f"{title} {threshold.text}{on}"
+        description = (f"{title} is {value}, more than {units.format_percent(threshold.value)} "
+                       f"below its average at this time over the last "
+                       f"{signal.baseline_weeks} weeks.")
+    elif threshold.kind == ANY:
+        summary = f"{title} detected{on}"
+        description = (f"{title}: {value} new events in the last "
+                       f"{units.format_duration(ANY_WINDOW)}; any is reported.")
+    elif threshold.window is not None:
+        summary = f"{title} above {threshold.text}{on}"
+        description = (f"{title}: {value} in the last {units.format_duration(threshold.window)}, "
+                       f"above the {threshold.severity} threshold of {threshold.text}.")
+    else:
+        word = {ABOVE: "above", BELOW: "below"}[threshold.kind]
+        text = threshold.text.lstrip("<>= ")
+        summary = f"{title} {word} {text}{on}"
+        description = f"{title} is {value}, {word} the {threshold.severity} threshold of {text}."
+    return {
+        "summary": summary,
+        "description": description,
+        "runbook_url": links.runbook_url(spec, signal.name),
+        "dashboard_url": links.dashboard_url(spec, signal.definition.dashboard, signal.panel_id),
+    }
+
+
+def alert_labels(spec: Spec, signal: Signal, threshold: Threshold) -> dict[str, str]:
+    severity = spec.severities[threshold.severity]
+    return {
+        "severity": severity.name,
+        "priority": severity.priority,
+        "team": signal.team,
+        "signal": signal.name,
+    }
+
+
+def alerting_rules(spec: Spec, signal: Signal) -> list[SignalAlert]:
+    if not signal.enabled:
+        return []
+    alerts = []
+    for threshold in signal.thresholds:
+        rule: dict[str, Any] = {
+            "alert": alert_name(signal.name),
+            "expr": alert_expr(spec, signal, threshold),
+        }
+        if signal.for_:
+            rule["for"] = units.format_duration(signal.for_)
+        rule["labels"] = alert_labels(spec, signal, threshold)
+        rule["annotations"] = annotations(
+            spec, signal, threshold, value_template(signal.definition.unit),
+            lambda name: "{{ $labels.%s }}" % name,
+        )
+        alerts.append(SignalAlert(signal, threshold, rule))
+    return alerts
+
+
+def groups(spec: Spec) -> tuple[list[dict[str, Any]], list[SignalAlert]]:
+    """One rule group per signal: its recordings first, then the alerts reading them.
+
+    Rules in a group run in order, so an alert always sees this evaluation's recording.
+    """
+    result = []
+    alerts: list[SignalAlert] = []
+    for signal in spec.signals.values():
+        signal_alerts = alerting_rules(spec, signal)
+        alerts.extend(signal_alerts)
+        result.append({
+            "name": f"{spec.name}.signal.{signal.name}",
+            "rules": recording_rules(spec, signal) + [a.rule for a in signal_alerts],
+        })
+    return result, alerts

@@ -1,0 +1,145 @@
+"""SLO recording rules and multiwindow, multi-burn-rate alerts (Google SRE workbook, ch. 5).
+
+How long windows stay cheap and unbiased: the SLI's error and total rates are
+recorded once, over 5 minutes (`vigil_slo:errors:rate5m`, `vigil_slo:total:rate5m`).
+The error ratio over any longer window is then
+`sum_over_time(errors[W]) / sum_over_time(total[W])`: a ratio of sums, which weighs
+each 5-minute slice by its traffic, unlike an average of ratios, and which reads
+recorded samples instead of 30 days of raw counters.
+
+Burn rate is the error ratio divided by the error budget (1 − objective). A window
+pair alerts when both its long and its short window burn faster than
+`budget share × period / long window` (2 % of a 30-day budget in 1 h → 14.4). The
+short window makes the alert stop soon after the burn does. A guard keeps the alert
+quiet while the service sees fewer events than `min_rate`: three failed requests out
+of five are not a page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from generator import links, promql, units
+from generator.model import Slo, Spec
+from generator.rules.signals import alert_name
+
+BASE_WINDOW = "5m"
+
+
+def _labels(spec: Spec, slo: Slo, **extra: str) -> dict[str, str]:
+    return {"slo": slo.name, **dict(sorted(spec.selectors.items())), **extra}
+
+
+def _match(spec: Spec, slo: Slo, **extra: str) -> str:
+    pairs = {"slo": slo.name, **dict(sorted(spec.selectors.items())), **extra}
+    return "{" + ",".join(f'{k}="{v}"' for k, v in pairs.items()) + "}"
+
+
+def windows(slo: Slo) -> list[str]:
+    """Every window a ratio is recorded for: each alert's pair, and the whole period."""
+    seconds = {w.long for w in slo.windows} | {w.short for w in slo.windows} | {slo.period}
+    return [units.format_duration(s) for s in sorted(seconds)]
+
+
+def recording_rules(spec: Spec, slo: Slo) -> list[dict[str, Any]]:
+    matchers = spec.matchers(slo.exporter)
+    total = promql.render(slo.total_expr, matchers, BASE_WINDOW)
+    if slo.error_expr is not None:
+        errors = promql.render(slo.error_expr, matchers, BASE_WINDOW)
+    else:
+        good = promql.render(slo.good_expr or "", matchers, BASE_WINDOW)
+        errors = f"({total}) - ({good})"
+    rules: list[dict[str, Any]] = [
+        {"record": "vigil_slo:errors:rate5m", "expr": errors, "labels": _labels(spec, slo)},
+        {"record": "vigil_slo:total:rate5m", "expr": total, "labels": _labels(spec, slo)},
+    ]
+    budget = units.format_number(round(1 - slo.objective, 12))
+    for window in windows(slo):
+        if window == BASE_WINDOW:
+            ratio = f"vigil_slo:errors:rate5m{_match(spec, slo)} / vigil_slo:total:rate5m{_match(spec, slo)}"
+        else:
+            ratio = (f"sum_over_time(vigil_slo:errors:rate5m{_match(spec, slo)}[{window}])"
+                     f" / sum_over_time(vigil_slo:total:rate5m{_match(spec, slo)}[{window}])")
+        rules.append({"record": "vigil_slo:error_ratio", "expr": ratio,
+                      "labels": _labels(spec, slo, window=window)})
+    for window in windows(slo):
+        rules.append({
+            "record": "vigil_slo:burn_rate",
+            "expr": f"vigil_slo:error_ratio{_match(spec, slo, window=window)} / {budget}",
+            "labels": _labels(spec, slo, window=window),
+        })
+    period = units.format_duration(slo.period)
+    rules.append({
+        "record": "vigil_slo:error_budget_remaining:ratio",
+        "expr": f"1 - vigil_slo:error_ratio{_match(spec, slo, window=period)} / {budget}",
+        "labels": _labels(spec, slo),
+    })
+    rules.append({
+        "record": "vigil_slo:objective:ratio",
+        "expr": f"vector({units.format_number(slo.objective)})",
+        "labels": _labels(spec, slo),
+    })
+    return rules
+
+
+def alerting_rules(spec: Spec, slo: Slo) -> list[dict[str, Any]]:
+    rules = []
+    name = alert_name(slo.name)
+    period = units.format_duration(slo.period)
+    url = links.dashboard_url(spec, "slo")
+    objective = units.format_percent(slo.objective)
+    for window in slo.windows:
+        long, short = units.format_duration(window.long), units.format_duration(window.short)
+        factor = units.format_number(window.factor)
+        expr = (
+            f"vigil_slo:burn_rate{_match(spec, slo, window=long)} > {factor}"
+            f" and ignoring (window) vigil_slo:burn_rate{_match(spec, slo, window=short)} > {factor}"
+        )
+        if slo.min_rate > 0:
+            expr += (f" and ignoring (window) avg_over_time(vigil_slo:total:rate5m"
+                     f"{_match(spec, slo)}[{long}]) >= {units.format_number(slo.min_rate)}")
+        severity = spec.severities[window.severity]
+        rule: dict[str, Any] = {"alert": f"{name}BudgetBurn", "expr": expr}
+        if window.for_:
+            rule["for"] = units.format_duration(window.for_)
+        rule["labels"] = {"severity": severity.name, "priority": severity.priority,
+                          "team": slo.team, "slo": slo.name, "long_window": long,
+                          "short_window": short}
+        rule["annotations"] = {
+            "summary": f"{slo.title} is burning its error budget {factor}× too fast",
+            "description": (
+                f"{slo.title} burns its error budget at {{{{ $value | humanize }}}}× the "
+                f"sustainable rate over {long} (and over {short}): at this pace "
+                f"{units.format_percent(window.budget)} of the {period} budget is gone in "
+                f"{long}. Objective {objective}."
+            ),
+            "runbook_url": links.runbook_url(spec, slo.name),
+            "dashboard_url": url,
+        }
+        rules.append(rule)
+    exhausted = spec.severities[slo.windows[-1].severity] if slo.windows else None
+    if exhausted is not None:
+        rules.append({
+            "alert": f"{name}ErrorBudgetExhausted",
+            "expr": f"vigil_slo:error_budget_remaining:ratio{_match(spec, slo)} <= 0",
+            "for": "15m",
+            "labels": {"severity": exhausted.name, "priority": exhausted.priority,
+                       "team": slo.team, "slo": slo.name},
+            "annotations": {
+                "summary": f"{slo.title} has spent its {period} error budget",
+                "description": (f"{slo.title} has {{{{ $value | humanizePercentage }}}} of its "
+                                f"{period} error budget left (objective {objective}). Freeze risky "
+                                "changes until it recovers."),
+                "runbook_url": links.runbook_url(spec, slo.name),
+                "dashboard_url": url,
+            },
+        })
+    return rules
+
+
+def groups(spec: Spec) -> list[dict[str, Any]]:
+    return [
+        {"name": f"{spec.name}.slo.{slo.name}",
+         "rules": recording_rules(spec, slo) + alerting_rules(spec, slo)}
+        for slo in spec.slos.values()
+    ]

@@ -1,0 +1,352 @@
+"""promtool unit tests for every generated alert (`alert_rules/tests/`).
+
+For each threshold of each signal: a value beyond it, evaluated after `for`, must raise
+exactly the alerts whose thresholds that value crosses (with their labels and rendered
+annotations), and a value on the safe side must not raise it. Counted events also get
+a counter reset and an exporter restart, which must stay silent. SLOs get a fast
+burn, a slow burn, no burn and a trickle of traffic; escalation gets an alert left
+firing past each step of its severity's matrix.
+
+What "crosses" means is decided by generator.thresholds, the same module the rules
+are built from; the value each case uses is chosen here, away from every threshold,
+so that a rule that compares the wrong way or with the wrong number fails.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from generator import units
+from generator.model import Signal, Slo, Spec
+from generator.rules import escalation, signals
+from generator.rules.fixtures import FIXTURES, Context, Series
+from generator.rules.humanize import humanize_value
+from generator.thresholds import ABOVE, ANY, BELOW, BELOW_BASELINE, Threshold
+
+INSTANCE = "test-1:9000"
+WARMUP = 600.0  # seconds of data before anything is judged: rate windows fill up
+BASELINE_STEP = 300.0  # baseline tests sample every 5 minutes over weeks of history
+BASELINE_EVALUATION = 3600.0  # ...and evaluate hourly: weeks at 1m would take minutes
+
+
+def crosses(threshold: Threshold, value: float) -> bool:
+    """Whether a signal value fires this threshold (for baselines: the fraction below)."""
+    if threshold.kind == ANY:
+        return value > 0
+    if threshold.kind == ABOVE:
+        return value > threshold.value
+    if threshold.kind == BELOW:
+        return value < threshold.value
+    return value > threshold.value  # BELOW_BASELINE: value is the fraction below average
+
+
+def case_values(signal: Signal, threshold: Threshold) -> tuple[float, float]:
+    """(a value that fires `threshold`, a value that does not)."""
+    if threshold.kind == ANY:
+        return 5.0, 0.0
+    others = [t.value for t in signal.thresholds if t.kind == threshold.kind and t is not threshold]
+    if threshold.kind in (ABOVE, BELOW_BASELINE):
+        stricter = [v for v in others if v > threshold.value]
+        ceiling = 1.0 if signal.definition.unit == "ratio" or threshold.kind == BELOW_BASELINE else None
+        if stricter:
+            fire = (threshold.value + min(stricter)) / 2
+        elif ceiling is not None:
+            fire = min(threshold.value * 1.5, (threshold.value + ceiling) / 2)
+        else:
+            fire = threshold.value * 1.5
+        return fire, threshold.value * 0.5
+    stricter = [v for v in others if v < threshold.value]
+    fire = (threshold.value + max(stricter)) / 2 if stricter else threshold.value * 0.5
+    return fire, threshold.value * 1.5
+
+
+def _series_text(name: str, labels: dict[str, str]) -> str:
+    inner = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    return f"{name}{{{inner}}}"
+
+
+def _base_labels(spec: Spec, signal: Signal) -> dict[str, str]:
+    labels = dict(spec.selectors)
+    if signal.definition.exporter is not None:
+        labels["job"] = spec.jobs[signal.definition.exporter]
+    labels["instance"] = INSTANCE
+    return labels
+
+
+def _alert_labels(spec: Spec, signal: Signal, threshold: Threshold) -> dict[str, str]:
+    labels = {**spec.selectors, **signals.alert_labels(spec, signal, threshold)}
+    extra = FIXTURES[signal.name][1] if signal.name in FIXTURES else {}
+    for label in signal.definition.by:
+        labels[label] = INSTANCE if label == "instance" else extra.get(label, f"test-{label}")
+    return labels
+
+
+def _expected(spec: Spec, signal: Signal, value: float, shown: float) -> list[dict[str, Any]]:
+    """Alerts raised when the signal reads `value` (`shown` is what `$value` renders)."""
+    expected = []
+    for threshold in signal.thresholds:
+        if not crosses(threshold, value):
+            continue
+        labels = _alert_labels(spec, signal, threshold)
+        text = humanize_value(signal.definition.unit, shown)
+        expected.append({
+            "exp_labels": labels,
+            "exp_annotations": signals.annotations(spec, signal, threshold, text,
+                                                   lambda name, lab=labels: lab[name]),
+        })
+    return expected
+
+
+def _inputs(spec: Spec, signal: Signal, value: float, samples: int, eval_seconds: float,
+            window: float | None) -> list[dict[str, str]]:
+    base = _base_labels(spec, signal)
+    if signal.name in FIXTURES:
+        build = FIXTURES[signal.name][0]
+        series: list[Series] = build(Context(value, samples, eval_seconds, window))
+    else:
+        name = signals.recorded_name(signal) if window is None else (
+            f"vigil:{signal.name}:increase{units.format_duration(window)}")
+        labels = {k: v for k, v in base.items() if k in spec.selectors or k in signal.definition.by}
+        series = [(name, {}, f"{value!r}x{samples}")]
+        base = labels
+    return [{"series": _series_text(name, {**base, **extra}), "values": values}
+            for name, extra, values in series]
+
+
+def _signal_case(spec: Spec, signal: Signal, threshold: Threshold, value: float,
+                 title: str) -> dict[str, Any]:
+    window = threshold.window if signal.definition.is_counter else None
+    if window is None and signal.definition.is_counter:
+        window = signals.ANY_WINDOW
+    eval_seconds = WARMUP + signal.for_ + (window or 0)
+    samples = int(eval_seconds // 60) + 1
+    # For events the value is the increase in the window; for ANY the counter grows
+    # by `value` per 5 minutes, which is exactly what the alert shows.
+    return {
+        "name": title,
+        "interval": "1m",
+        "input_series": _inputs(spec, signal, value, samples, eval_seconds, window),
+        "alert_rule_test": [{
+            "eval_time": units.format_duration(eval_seconds),
+            "alertname": signals.alert_name(signal.name),
+            "exp_alerts": [a for t in [threshold] for a in _expected_for_window(
+                spec, signal, value, t)],
+        }],
+    }
+
+
+def _expected_for_window(spec: Spec, signal: Signal, value: float,
+                         threshold: Threshold) -> list[dict[str, Any]]:
+    """Events thresholds with different windows see the same counter differently."""
+    if not signal.definition.is_counter:
+        return _expected(spec, signal, value, value)
+    same_window = [t for t in signal.thresholds if (t.window or signals.ANY_WINDOW)
+                   == (threshold.window or signals.ANY_WINDOW)]
+    narrowed = _with_thresholds(signal, same_window)
+    return _expected(spec, narrowed, value, value)
+
+
+def _with_thresholds(signal: Signal, chosen: list[Threshold]) -> Signal:
+    from dataclasses import replace
+
+    return replace(signal, thresholds=tuple(chosen))
+
+
+def _baseline_case(spec: Spec, signal: Signal, threshold: Threshold, fraction_below: float,
+                   title: str) -> dict[str, Any]:
+    """Weeks of a steady value, then a drop to `fraction_below` under it."""
+    usual = 1000.0 if signal.definition.unit != "ratio" else 0.5
+    now = usual * (1 - fraction_below)
+    history = int(signal.baseline_weeks * units.parse_duration("1w") // BASELINE_STEP)
+    # The drop starts at the first hourly evaluation after the history; the alert fires
+    # at the first evaluation at least `for` later.
+    hours_after = int(-(-signal.for_ // BASELINE_EVALUATION)) + 1
+    recent = int(hours_after * BASELINE_EVALUATION // BASELINE_STEP) + 1
+    base = _base_labels(spec, signal)
+    name, extra, _ = FIXTURES[signal.name][0](Context(usual, 1, 0, None))[0] if signal.name in FIXTURES \
+        else (signals.recorded_name(signal), {}, "")
+    expected = []
+    for t in signal.thresholds:
+        if t.kind == BELOW_BASELINE and crosses(t, fraction_below):
+            labels = _alert_labels(spec, signal, t)
+            expected.append({
+                "exp_labels": labels,
+                "exp_annotations": signals.annotations(
+                    spec, signal, t, humanize_value(signal.definition.unit, now),
+                    lambda label, lab=labels: lab[label]),
+            })
+    return {
+        "name": title,
+        "interval": units.format_duration(BASELINE_STEP),
+        "input_series": [{"series": _series_text(name, {**base, **extra}),
+                          "values": f"{usual!r}x{history - 1} {now!r}x{recent}"}],
+        "alert_rule_test": [{
+            "eval_time": units.format_duration(history * BASELINE_STEP + hours_after * BASELINE_EVALUATION),
+            "alertname": signals.alert_name(signal.name),
+            "exp_alerts": expected,
+        }],
+    }
+
+
+def _counter_resilience_cases(spec: Spec, signal: Signal, threshold: Threshold) -> list[dict[str, Any]]:
+    """A counter reset and an exporter restart must not look like a burst of events."""
+    if signal.name not in FIXTURES:
+        return []
+    window = threshold.window or signals.ANY_WINDOW
+    eval_seconds = WARMUP + signal.for_ + window
+    samples = int(eval_seconds // 60) + 1
+    first = FIXTURES[signal.name][0](Context(1.0, samples, eval_seconds, window))
+    name, extra, _ = first[0]
+    series = _series_text(name, {**_base_labels(spec, signal), **extra})
+    half = samples // 2
+    big = 1_000_000
+    cases = [
+        ("counter reset", f"{big}x{half} 0x{samples - half}"),
+        ("exporter restart (series gone, back at its old value)",
+         f"{big}x{half} {' '.join(['_'] * 3)} {big}x{samples - half - 3}"),
+        ("exporter starts with a large total", " ".join(["_"] * half) + f" {big}x{samples - half}"),
+    ]
+    return [{
+        "name": f"{signal.name} {threshold.severity}: {what} stays silent",
+        "interval": "1m",
+        "input_series": [{"series": series, "values": values}],
+        "alert_rule_test": [{"eval_time": units.format_duration(eval_seconds),
+                             "alertname": signals.alert_name(signal.name), "exp_alerts": []}],
+    } for what, values in cases]
+
+
+def signal_tests(spec: Spec) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(regular cases, baseline cases): baselines need weeks of history at a coarser step."""
+    regular, baseline = [], []
+    for signal in spec.signals.values():
+        if not signal.enabled:
+            continue
+        for threshold in signal.thresholds:
+            fire, calm = case_values(signal, threshold)
+            label = f"{signal.name} {threshold.severity} ({threshold.text})"
+            if threshold.kind == BELOW_BASELINE:
+                if signal.name in FIXTURES or signal.definition.expr:
+                    baseline.append(_baseline_case(spec, signal, threshold, fire, f"{label}: fires"))
+                    baseline.append(_baseline_case(spec, signal, threshold, calm,
+                                                   f"{label}: stays silent"))
+                continue
+            regular.append(_signal_case(spec, signal, threshold, fire, f"{label}: fires after for"))
+            regular.append(_signal_case(spec, signal, threshold, calm, f"{label}: stays silent"))
+            if signal.definition.is_counter and threshold.kind != ANY:
+                regular.extend(_counter_resilience_cases(spec, signal, threshold))
+    return regular, baseline
+
+
+def slo_tests(spec: Spec) -> list[dict[str, Any]]:
+    """Each SLO against constant traffic with a chosen burn rate, fed as its base recordings."""
+    from generator.rules.slo import _match
+
+    tests = []
+    for slo in spec.slos.values():
+        budget = 1 - slo.objective
+        total = max(slo.min_rate * 10, 10.0)
+        longest = max(w.long for w in slo.windows)
+        eval_seconds = min(longest, 6 * 3600.0) + 1800.0
+        samples = int(eval_seconds // 60) + 1
+        factors = sorted({w.factor for w in slo.windows})
+        burns = [factors[-1] * 1.5, (factors[0] + factors[-1]) / 2, factors[0] * 0.5]
+        scenarios = [(f"burning {b:g}x", b, total) for b in burns]
+        if slo.min_rate > 0:
+            scenarios.append(("high error ratio on a trickle of traffic", factors[-1] * 1.5,
+                              slo.min_rate / 2))
+        for title, burn, rate in scenarios:
+            errors = min(burn * budget, 1.0) * rate
+            labels = _match(spec, slo)
+            expected = []
+            for window in slo.windows:
+                if burn > window.factor and rate >= slo.min_rate and (window.for_ or 0) < eval_seconds:
+                    expected.append(_slo_expected(spec, slo, window, burn))
+            tests.append({
+                "name": f"slo {slo.name}: {title}",
+                "interval": "1m",
+                "input_series": [
+                    {"series": f"vigil_slo:errors:rate5m{labels}", "values": f"{errors!r}x{samples}"},
+                    {"series": f"vigil_slo:total:rate5m{labels}", "values": f"{rate!r}x{samples}"},
+                ],
+                "alert_rule_test": [{
+                    "eval_time": units.format_duration(eval_seconds),
+                    "alertname": f"{signals.alert_name(slo.name)}BudgetBurn",
+                    "exp_alerts": expected,
+                }],
+            })
+    return tests
+
+
+def _slo_expected(spec: Spec, slo: Slo, window: Any, burn: float) -> dict[str, Any]:
+    from generator.rules.slo import alerting_rules
+
+    long, short = units.format_duration(window.long), units.format_duration(window.short)
+    rule = next(r for r in alerting_rules(spec, slo)
+                if r["labels"].get("long_window") == long and r["labels"].get("short_window") == short)
+    annotations = dict(rule["annotations"])
+    annotations["description"] = annotations["description"].replace(
+        "{{ $value | humanize }}", humanize_value("count", burn))
+    return {"exp_labels": {**rule["labels"], "slo": slo.name, "window": long, **spec.selectors},
+            "exp_annotations": annotations}
+
+
+def escalation_tests(spec: Spec) -> list[dict[str, Any]]:
+    """Leave one alert of each escalating severity firing, and watch the levels arrive."""
+    tests = []
+    for severity in spec.severities.values():
+        if not severity.escalation:
+            continue
+        found = next(((s, t) for s in spec.signals.values() if s.name in FIXTURES and s.enabled
+                      and not s.definition.is_counter
+                      for t in s.thresholds if t.severity == severity.name
+                      and t.kind in (ABOVE, BELOW)), None)
+        if found is None:
+            continue
+        signal, threshold = found
+        fire, _ = case_values(signal, threshold)
+        # A gauge fixture crosses at once and a rate within two minutes, so the alert
+        # fires between `for` and `for` + 2m; checks keep clear of that uncertainty.
+        fires_at = signal.for_
+        last = severity.escalation[-1].after
+        eval_seconds = fires_at + last + 300
+        samples = int(eval_seconds // 60) + 1
+        checks = []
+        for step in severity.escalation:
+            before = fires_at + step.after - 120
+            after = fires_at + step.after + 300
+            checks.append(_escalation_check(spec, signal, fire, severity.escalation, before))
+            checks.append(_escalation_check(spec, signal, fire, severity.escalation, after))
+        tests.append({
+            "name": f"escalation of {severity.name} alerts ({signal.name})",
+            "interval": "1m",
+            "input_series": _inputs(spec, signal, fire, samples, eval_seconds, None),
+            "alert_rule_test": checks,
+        })
+    return tests
+
+
+def _escalation_check(spec: Spec, signal: Signal, value: float, steps: Any,
+                      at: float) -> dict[str, Any]:
+    fires_at = signal.for_
+    expected = []
+    original = [a for a in _expected(spec, signal, value, value)]
+    for step in steps:
+        if at - fires_at < step.after:
+            continue
+        for alert in original:
+            if alert["exp_labels"]["severity"] != steps_severity(spec, steps):
+                continue
+            labels = {**alert["exp_labels"], "escalated_alertname": signals.alert_name(signal.name),
+                      "escalation_level": str(step.level)}
+            rule = next(r for g in escalation.groups(spec) for r in g["rules"]
+                        if r["labels"]["escalation_level"] == str(step.level)
+                        and r["expr"] == escalation.escalation_expr(spec, spec.severities[labels["severity"]]))
+            annotations = {k: v.replace("{{ $labels.escalated_alertname }}", labels["escalated_alertname"])
+                           for k, v in rule["annotations"].items()}
+            expected.append({"exp_labels": labels, "exp_annotations": annotations})
+    return {"eval_time": units.format_duration(at), "alertname": escalation.ALERT_NAME,
+            "exp_alerts": expected}
+
+
+def steps_severity(spec: Spec, steps: Any) -> str:
+    return next(s.name for s in spec.severities.values() if s.escalation == steps)
