@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import os
 import shlex
 import shutil
 import signal
@@ -210,6 +211,7 @@ def measure_pair(ctx: BenchContext, pair: PairDef, args: argparse.Namespace) -> 
                 role=running.side.role, label=running.side.label, latency=running.series,
                 cpu_seconds=used, samples_per_scrape=running.samples,
                 rss_bytes=mem.rss_bytes, hwm_bytes=mem.hwm_bytes,
+                anon_bytes=mem.anon_bytes, file_bytes=mem.file_bytes,
             )
             if running.series.errors:
                 result.notes.append(f"{running.side.label}: {running.series.errors} failed scrapes")
@@ -245,6 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for message in peers.ensure_installed([p.peer for p in selected], not args.no_install):
         print(message, file=sys.stderr)
 
+    load_at_start = report.load_text(os.getloadavg())
     ctx = BenchContext(args.vigil, args.start_timeout, args.profile, args.interval)
     results: list[report.PairResult] = []
     failed = False
@@ -277,8 +280,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             results,
             command=_command_line(argv),
             date=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            facts=report.machine_facts(args.vigil, REPO_ROOT),
-            peer_versions={p.package: peers.package_version(p.package) or "not installed"
+            facts={**report.machine_facts(args.vigil, REPO_ROOT),
+                   "load average at the start (1/5/15 min)": load_at_start},
+            peer_versions={p.peer.package: peers.package_version(p.peer.package) or "not installed"
                            for p in selected},
             settings={
                 "pairs": ",".join(args.pairs), "scrapes": str(args.scrapes),

@@ -167,15 +167,22 @@ def cpu_seconds(root: int) -> float:
 
 @dataclass(frozen=True)
 class Memory:
-    """Resident memory in bytes, summed over the process tree."""
+    """Resident memory in bytes, summed over the process tree.
+
+    RssAnon is what the process allocated itself (heap, stacks); RssFile is
+    mapped files (its executable, shared libraries, Python extension
+    modules), pages the kernel can share with other processes mapping them.
+    """
 
     rss_bytes: int
     hwm_bytes: int
+    anon_bytes: int = 0
+    file_bytes: int = 0
 
 
 def memory(root: int) -> Memory:
-    """VmRSS and VmHWM (peak RSS) from /proc/<pid>/status, summed over the tree."""
-    rss = hwm = 0
+    """VmRSS, VmHWM (peak RSS), RssAnon and RssFile from /proc/<pid>/status, summed over the tree."""
+    totals = {"VmRSS": 0, "VmHWM": 0, "RssAnon": 0, "RssFile": 0}
     for pid in process_tree(root):
         try:
             status = Path(f"/proc/{pid}/status").read_text()
@@ -183,13 +190,9 @@ def memory(root: int) -> Memory:
             continue
         for line in status.splitlines():
             key, _, value = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
-                kib = int(value.split()[0]) * 1024
-                if key == "VmRSS":
-                    rss += kib
-                else:
-                    hwm += kib
-    return Memory(rss, hwm)
+            if key in totals:
+                totals[key] += int(value.split()[0]) * 1024
+    return Memory(totals["VmRSS"], totals["VmHWM"], totals["RssAnon"], totals["RssFile"])
 
 
 _FLOOR_PROBE = (

@@ -33,6 +33,8 @@ class SideResult:
     samples_per_scrape: int
     rss_bytes: int
     hwm_bytes: int
+    anon_bytes: int
+    file_bytes: int
 
     @property
     def scrapes(self) -> int:
@@ -90,7 +92,7 @@ def mib(nbytes: float) -> str:
 
 
 COLUMNS = ("pair", "exporter", "scrapes", "samples", "median ms", "p99 ms",
-           "CPU s/1k scrapes", "RSS MiB", "peak RSS MiB")
+           "CPU s/1k scrapes", "RSS MiB", "peak RSS MiB", "anon MiB", "file MiB")
 
 
 def _rows(results: list[PairResult]) -> list[tuple[str, ...]]:
@@ -102,7 +104,8 @@ def _rows(results: list[PairResult]) -> list[tuple[str, ...]]:
             rows.append((
                 pair.name, side.label, str(side.scrapes), str(side.samples_per_scrape),
                 ms(side.latency.median), ms(side.latency.p99), f"{side.cpu_per_1000:.3f}",
-                mib(side.rss_bytes), mib(side.hwm_bytes),
+                mib(side.rss_bytes), mib(side.hwm_bytes), mib(side.anon_bytes),
+                mib(side.file_bytes),
             ))
     return rows
 
@@ -137,6 +140,10 @@ def _run(argv: list[str]) -> str:
     return (result.stdout or result.stderr).strip() or "?"
 
 
+def load_text(load: tuple[float, float, float]) -> str:
+    return " / ".join(f"{value:.2f}" for value in load)
+
+
 def machine_facts(vigil: Path, repo: Path) -> dict[str, str]:
     """What a reader needs to judge the figures: hardware, interpreter, commit."""
     cpu_model = "?"
@@ -162,8 +169,7 @@ def machine_facts(vigil: Path, repo: Path) -> dict[str, str]:
         "CPU": cpu_model,
         "memory": mem_total,
         "kernel": platform.release(),
-        "load average at the end (1/5/15 min)": " ".join(os.getloadavg().__repr__()
-                                                         .strip("()").split(", ")),
+        "load average at the end (1/5/15 min)": load_text(os.getloadavg()),
         "Python (Vigil exporters)": _run([str(vigil_python), "-VV"]).replace("\n", " "),
         "git commit": commit + (" (exporters/ has uncommitted changes)"
                                 if dirty not in ("?", "") else ""),
