@@ -20,14 +20,19 @@ What it handles:
 * A streaming standby is one call: :meth:`PgCluster.create_standby` runs
   ``pg_basebackup -R`` against the primary and starts the copy.
 
-Typical use::
+Typical use (a session-scoped pytest fixture)::
 
-    cluster = PgCluster.create(tmp_path / "pg", settings={"max_connections": 30})
+    cluster = PgCluster.create(settings={"max_connections": 30})
     cluster.start()
     cluster.execute("CREATE TABLE t (id int)")
-    standby = cluster.create_standby(tmp_path / "standby")
+    standby = cluster.create_standby(name="replica1")
     ...
-    cluster.destroy()          # stops servers, removes files
+    standby.destroy(); cluster.destroy()     # stop the servers, remove the files
+
+or ``with running_cluster() as cluster: ...`` for one test. Without a
+``root`` each cluster gets its own ``tempfile.mkdtemp`` directory: pytest
+prunes old ``tmp_path`` trees when another session starts, which must not
+pull a data directory from under a running server.
 
 Speed: durability is switched off (``fsync``, ``synchronous_commit``,
 ``full_page_writes``) because a test cluster is thrown away; a cluster starts

@@ -19,9 +19,8 @@ MAX_CONNECTIONS = 30  # test_pg_metrics.py saturates exactly this many
 
 
 @pytest.fixture(scope="session")
-def primary(tmp_path_factory: pytest.TempPathFactory) -> Iterator[pg.PgCluster]:
+def primary() -> Iterator[pg.PgCluster]:
     cluster = pg.PgCluster.create(
-        tmp_path_factory.mktemp("pg-primary"),
         settings={"max_connections": MAX_CONNECTIONS},
         pg_stat_statements=True,
     )
@@ -33,9 +32,8 @@ def primary(tmp_path_factory: pytest.TempPathFactory) -> Iterator[pg.PgCluster]:
 
 
 @pytest.fixture(scope="session")
-def standby(primary: pg.PgCluster,
-            tmp_path_factory: pytest.TempPathFactory) -> Iterator[pg.PgCluster]:
-    replica = primary.create_standby(tmp_path_factory.mktemp("pg-standby"), name="replica1")
+def standby(primary: pg.PgCluster) -> Iterator[pg.PgCluster]:
+    replica = primary.create_standby(name="replica1")
     yield replica
     replica.destroy()
 

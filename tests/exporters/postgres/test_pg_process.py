@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from exporters.common.config import ConfigError, ConfigNode
+from exporters.common.config import ConfigError, ConfigNode, load_config
 from exporters.postgres.exporter import parse_settings
-from tests.exporters.postgres.helpers import ExporterProcess, run_cli, sample, wait_for
+from tests.exporters.postgres.helpers import ROOT, ExporterProcess, run_cli, sample, wait_for
 from tests.pg import PgCluster, running_cluster
 
 pytestmark = pytest.mark.slow
@@ -131,3 +131,10 @@ def test_password_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) ->
     )
     assert settings.password == "from-env"
     assert settings.interval == 15 and settings.timeout == 5
+
+
+def test_example_config_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VIGIL_PG_PASSWORD", "example")
+    settings = parse_settings(load_config(ROOT / "exporters/examples/postgres.yml"))
+    assert settings.password == "example"
+    assert "vigil_monitor" in settings.dsn

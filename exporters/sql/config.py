@@ -1,0 +1,197 @@
+"""The sql exporter's config: connection settings and named queries.
+
+Why so strict: a query config is code that runs against a production
+database on a timer and names metrics that alert rules depend on. Every
+problem — a missing key, a typo, a name that breaks Prometheus conventions,
+two queries exporting the same metric — is refused at start-up with the file
+and the key path, rather than discovered at 3 a.m. as a missing series.
+
+Shape (see ``exporters/examples/sql.yml``)::
+
+    dsn: "host=127.0.0.1 dbname=shop user=vigil_reader"
+    password: {env: VIGIL_SQL_PASSWORD}      # or {file: PATH}; libpq defaults otherwise
+    connect_timeout: 5s
+    defaults: {interval: 60s, timeout: 10s, max_series: 100}
+    queries_file: my_queries.yml             # relative to this file
+    queries: [...]                           # inline, added to queries_file's
+
+With neither ``queries`` nor ``queries_file`` the shipped
+``default_queries.yml`` (the demo shop's business metrics) is used. A query::
+
+    - name: daily_revenue                   # the `query` label of self-metrics
+      metric: vigil_business_daily_revenue
+      type: gauge                           # or counter (name must end in _total)
+      help: Revenue captured over the last 24 hours, in currency units.
+      unit: seconds                         # optional; must be the name's suffix
+      labels: [region]                      # columns → labels ({label: column} also works)
+      value: revenue                        # the column holding the value
+      interval: 60s                         # optional, else defaults
+      timeout: 10s
+      max_series: 100
+      sql: SELECT region, sum(amount) AS revenue FROM ... GROUP BY region
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from exporters.common.config import ConfigNode, load_config
+from exporters.postgres.exporter import parse_dsn
+from exporters.sql.naming import METRIC_TYPES, label_name_problems, metric_name_problems
+
+DEFAULT_QUERIES = Path(__file__).with_name("default_queries.yml")
+
+TOP_KEYS = ("dsn", "password", "connect_timeout", "backoff_max", "defaults",
+            "queries", "queries_file")
+DEFAULT_KEYS = ("interval", "timeout", "max_series")
+QUERY_KEYS = ("name", "metric", "type", "help", "unit", "labels", "value", "sql",
+              *DEFAULT_KEYS)
+QUERY_NAME = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9_.-]*$")
+
+
+@dataclass(frozen=True)
+class QuerySpec:
+    """One named query and the metric family it produces."""
+
+    name: str
+    metric: str
+    type: str
+    help: str
+    sql: str
+    value: str
+    labels: tuple[tuple[str, str], ...] = ()  # (label name, column name)
+    unit: str | None = None
+    interval: float = 60.0
+    timeout: float = 10.0
+    max_series: int = 100
+
+
+@dataclass(frozen=True)
+class Defaults:
+    interval: float = 60.0
+    timeout: float = 10.0
+    max_series: int = 100
+
+
+@dataclass(frozen=True)
+class SqlSettings:
+    dsn: str
+    queries: tuple[QuerySpec, ...]
+    password: str | None = None
+    connect_timeout: float = 5.0
+    backoff_max: float = 30.0
+
+
+def parse_defaults(node: ConfigNode, base: Defaults = Defaults()) -> Defaults:
+    node.reject_unknown(DEFAULT_KEYS)
+    defaults = Defaults(
+        interval=node.duration("interval", base.interval),
+        timeout=node.duration("timeout", base.timeout),
+        max_series=node.int("max_series", base.max_series, minimum=1),
+    )
+    if defaults.timeout > defaults.interval:
+        raise node.error(
+            f"timeout ({defaults.timeout:g}s) must not exceed interval "
+            f"({defaults.interval:g}s)", "timeout",
+        )
+    return defaults
+
+
+def _parse_labels(node: ConfigNode) -> tuple[tuple[str, str], ...]:
+    if node.value is None:
+        return ()
+    if isinstance(node.value, list):
+        pairs = [(item.str(), item.str()) for item in node.items()]
+    elif isinstance(node.value, dict):
+        pairs = [(str(label), node.str(str(label))) for label in node.value]
+    else:
+        raise node.error("expected a list of column names or a mapping {label: column}")
+    seen: set[str] = set()
+    for label, _ in pairs:
+        problems = label_name_problems(label)
+        if problems:
+            raise node.error("; ".join(problems))
+        if label in seen:
+            raise node.error(f"label {label!r} appears twice")
+        seen.add(label)
+    return tuple(pairs)
+
+
+def parse_query(node: ConfigNode, defaults: Defaults) -> QuerySpec:
+    node.reject_unknown(QUERY_KEYS)
+    name = node.str("name")
+    if not QUERY_NAME.match(name):
+        raise node.error("expected letters, digits, '_', '.' or '-'", "name")
+    metric_type = node.str("type", "gauge")
+    if metric_type not in METRIC_TYPES:
+        raise node.error(f"expected one of {', '.join(METRIC_TYPES)}, got {metric_type!r}", "type")
+    unit = node.str("unit", None)
+    metric = node.str("metric")
+    problems = metric_name_problems(metric, metric_type, unit)
+    if problems:
+        raise node.error("; ".join(problems), "metric")
+    labels = _parse_labels(node.child("labels", None))
+    value = node.str("value")
+    if value in {column for _, column in labels}:
+        raise node.error(f"column {value!r} is both a label and the value", "value")
+    local = parse_defaults(
+        ConfigNode({k: node.value[k] for k in DEFAULT_KEYS if k in node.value},
+                   node.source, node.path),
+        defaults,
+    )
+    sql = node.str("sql").strip().rstrip(";").strip()
+    if not sql:
+        raise node.error("expected a SELECT statement", "sql")
+    return QuerySpec(
+        name=name, metric=metric, type=metric_type, help=" ".join(node.str("help").split()),
+        sql=sql, value=value, labels=labels, unit=unit, interval=local.interval,
+        timeout=local.timeout, max_series=local.max_series,
+    )
+
+
+def _query_nodes(config: ConfigNode) -> list[ConfigNode]:
+    nodes: list[ConfigNode] = []
+    if config.has("queries_file"):
+        path = config.path_value("queries_file")
+        queries_file = load_config(path)
+        queries_file.reject_unknown(("queries",))
+        nodes.extend(queries_file.items("queries"))
+    if config.has("queries"):
+        nodes.extend(config.items("queries"))
+    if not config.has("queries") and not config.has("queries_file"):
+        nodes.extend(load_config(DEFAULT_QUERIES).items("queries"))
+    return nodes
+
+
+def parse_settings(config: ConfigNode) -> SqlSettings:
+    """Read and validate the whole sql exporter config."""
+    config.reject_unknown(TOP_KEYS)
+    defaults = parse_defaults(config.child("defaults", {}))
+    queries: list[QuerySpec] = []
+    names: dict[str, str] = {}
+    metrics: dict[str, str] = {}
+    for node in _query_nodes(config):
+        query = parse_query(node, defaults)
+        where = f"{node.source}: {node.path}"
+        if query.name in names:
+            raise node.error(f"query name {query.name!r} is already used at {names[query.name]}",
+                             "name")
+        if query.metric in metrics:
+            raise node.error(
+                f"metric {query.metric!r} is already exported by the query at"
+                f" {metrics[query.metric]}", "metric",
+            )
+        names[query.name] = where
+        metrics[query.metric] = where
+        queries.append(query)
+    if not queries:
+        raise config.error("no queries configured", "queries")
+    return SqlSettings(
+        dsn=parse_dsn(config.child("dsn")),
+        password=config.secret("password", None),
+        queries=tuple(queries),
+        connect_timeout=config.duration("connect_timeout", 5.0),
+        backoff_max=config.duration("backoff_max", 30.0),
+    )

@@ -1,0 +1,1 @@
+"""The demo shop: ``schema.sql`` and deterministic seed data (:mod:`.seed`)."""

@@ -1,0 +1,104 @@
+"""Wire the sql exporter: each configured query is its own periodic task.
+
+Why one task and one connection per query: business queries differ in cost
+by orders of magnitude. Sharing a schedule or a connection would let one
+slow report delay every other metric; separately, a query that hangs only
+stalls its own series. Each run is a read-only transaction whose
+``statement_timeout`` is the query's timeout, so the server cancels a slow
+query itself (see :mod:`exporters.postgres.session`).
+
+Scrapes serve each query's last result. A failed run — error, timeout,
+cardinality limit — drops that query's series at once (no stale values) and
+is counted in ``vigil_sql_query_errors_total{query}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+from exporters.common.config import ConfigNode
+from exporters.common.exporter import Exporter, Source
+from exporters.common.tasks import PeriodicTask
+from exporters.postgres.session import PgSession
+from exporters.sql import query as sql_query
+from exporters.sql.config import QuerySpec, SqlSettings, parse_settings
+
+PREFIX = "vigil_sql"
+APPLICATION_NAME = "vigil-sql"
+
+
+def application_name(spec: QuerySpec) -> str:
+    """What ``pg_stat_activity`` shows for the query's connection (max 63 bytes)."""
+    return f"{APPLICATION_NAME}:{spec.name}"[:63]
+
+
+def _query_task(spec: QuerySpec, session: PgSession, settings: SqlSettings) -> PeriodicTask:
+    def run() -> list[Metric]:
+        return session.run(lambda cursor: sql_query.run(spec, cursor), timeout=spec.timeout)
+
+    # The server enforces spec.timeout; the task's own limit only catches a
+    # connect or network that hangs beyond it.
+    budget = settings.connect_timeout + spec.timeout + 1.0
+    return PeriodicTask(spec.name, run, interval=spec.interval, timeout=budget)
+
+
+def query_families(tasks: Sequence[PeriodicTask]) -> list[Metric]:
+    """Per-query self-metrics, from each task's last recorded state."""
+    success = GaugeMetricFamily(
+        "vigil_sql_query_success", "Whether the query's last run succeeded (1) or not (0).",
+        labels=["query"],
+    )
+    duration = GaugeMetricFamily(
+        "vigil_sql_query_duration_seconds", "Duration of the query's last run.",
+        labels=["query"],
+    )
+    errors = CounterMetricFamily(
+        "vigil_sql_query_errors_total",
+        "Failed runs of the query: errors, timeouts and cardinality-limit violations.",
+        labels=["query"],
+    )
+    last_success = GaugeMetricFamily(
+        "vigil_sql_query_last_success_timestamp_seconds",
+        "Unix time of the query's last successful run (0 if it never succeeded).",
+        labels=["query"],
+    )
+    for task in tasks:
+        state = task.state()
+        errors.add_metric([task.name], state.failures_total)
+        last_success.add_metric([task.name], state.last_success_at)
+        if state.ran:
+            success.add_metric([task.name], 1 if state.success else 0)
+            duration.add_metric([task.name], state.duration)
+    return [success, duration, errors, last_success]
+
+
+def build_exporter(settings: SqlSettings) -> Exporter:
+    """An :class:`Exporter` running every query of ``settings`` (not started)."""
+    sessions = [
+        PgSession(
+            settings.dsn,
+            password=settings.password,
+            application_name=application_name(spec),
+            connect_timeout=settings.connect_timeout,
+            backoff_initial=min(1.0, settings.backoff_max),
+            backoff_max=settings.backoff_max,
+        )
+        for spec in settings.queries
+    ]
+    tasks = [
+        _query_task(spec, session, settings)
+        for spec, session in zip(settings.queries, sessions, strict=True)
+    ]
+    return Exporter(
+        PREFIX,
+        sources=[Source("queries", lambda: query_families(tasks), self_metrics=False)],
+        tasks=tasks,
+        on_stop=[session.close for session in sessions],
+    )
+
+
+def build(config: ConfigNode) -> Exporter:
+    """Entry point used by ``vigil exporter sql``."""
+    return build_exporter(parse_settings(config))
