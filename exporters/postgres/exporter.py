@@ -14,6 +14,7 @@ reconnects with backoff and the next runs fill the series again.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import psycopg
@@ -27,6 +28,7 @@ from exporters.postgres.queries import GROUPS, Group
 from exporters.postgres.session import PgSession
 
 PREFIX = "vigil_pg"
+log = logging.getLogger(__name__)
 
 # Keys this exporter reads; listen/web_config belong to the common server.
 CONFIG_KEYS = (
@@ -113,6 +115,7 @@ def build_exporter(settings: PostgresSettings) -> Exporter:
         backoff_max=settings.backoff_max,
     )
     tasks = [_group_task(name, group, session, settings) for name, group in GROUPS.items()]
+    log.info("reading statistics from %s every %gs", session.redacted_dsn, settings.interval)
     return Exporter(
         PREFIX,
         sources=[Source("up", lambda: _up_family(session), self_metrics=False)],

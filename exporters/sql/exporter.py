@@ -14,6 +14,7 @@ is counted in ``vigil_sql_query_errors_total{query}``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -26,6 +27,7 @@ from exporters.sql import query as sql_query
 from exporters.sql.config import QuerySpec, SqlSettings, parse_settings
 
 PREFIX = "vigil_sql"
+log = logging.getLogger(__name__)
 APPLICATION_NAME = "vigil-sql"
 
 
@@ -91,6 +93,8 @@ def build_exporter(settings: SqlSettings) -> Exporter:
         _query_task(spec, session, settings)
         for spec, session in zip(settings.queries, sessions, strict=True)
     ]
+    if sessions:
+        log.info("running %d queries against %s", len(tasks), sessions[0].redacted_dsn)
     return Exporter(
         PREFIX,
         sources=[Source("queries", lambda: query_families(tasks), self_metrics=False)],
