@@ -308,6 +308,10 @@ class _Builder:
                                              window["end"], tuple(muted)))
         return timezone, tuple(windows)
 
+    def _declared_severities(self) -> set[str]:
+        declared = self.data.get("severities")
+        return set(declared) if isinstance(declared, dict) else set()
+
     # Signals ------------------------------------------------------------------------
     def _signals(self, severities: dict[str, Severity], receivers: dict[str, Receiver],
                  teams: dict[str, tuple[str, ...]]) -> dict[str, Signal]:
@@ -326,6 +330,8 @@ class _Builder:
             for key, raw in body.items():
                 if key in SPEC_SIGNAL_FIELDS:
                     continue
+                if key in self._declared_severities() and key not in severities:
+                    continue  # that severity is broken and already reported
                 if key not in severities:
                     self.problem(join(path, key), "unknown key; expected a severity ("
                                  f"{', '.join(severities)}) or one of: "

@@ -144,8 +144,9 @@ class Spec:
         if exporter is not None:
             pairs.append(("job", self.jobs[exporter]))
         pairs.extend(sorted(self.selectors.items()))
-        return ",".join(f'{k}="{_escape(v)}"' for k, v in pairs)
+        return ",".join(f'{k}="{escape(v)}"' for k, v in pairs)
 
 
-def _escape(value: str) -> str:
+def escape(value: str) -> str:
+    """A PromQL string literal's content: backslashes and quotes escaped."""
     return value.replace("\\", "\\\\").replace('"', '\\"')

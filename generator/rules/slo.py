@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from generator import links, promql, units
-from generator.model import Slo, Spec
+from generator.model import Slo, Spec, escape
 from generator.rules.signals import alert_name
 
 BASE_WINDOW = "5m"
@@ -32,7 +32,7 @@ def _labels(spec: Spec, slo: Slo, **extra: str) -> dict[str, str]:
 
 def _match(spec: Spec, slo: Slo, **extra: str) -> str:
     pairs = {"slo": slo.name, **dict(sorted(spec.selectors.items())), **extra}
-    return "{" + ",".join(f'{k}="{v}"' for k, v in pairs.items()) + "}"
+    return "{" + ",".join(f'{k}="{escape(v)}"' for k, v in pairs.items()) + "}"
 
 
 def windows(slo: Slo) -> list[str]:

@@ -1,0 +1,118 @@
+"""`vigil generate`, `vigil check` and `vigil schema`.
+
+Everything is rendered in memory first and written last, so a spec error (or a bug in
+any generator) leaves every previous output untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from generator import alertmanager, prometheus_config, rules, spec_schema
+from generator.loader import SpecError, load_spec
+from generator.model import Spec
+from generator.output import drift, write_atomically
+
+# Directories whose every file comes from the spec: `vigil check` reports strays there.
+MANAGED_DIRS = ("alert_rules", "dashboards", "deploy/alertmanager", "deploy/prometheus",
+                "deploy/grafana")
+
+
+def _generators() -> list[Callable[[Spec], dict[str, str]]]:
+    from generator import dashboards
+
+    return [rules.outputs, alertmanager.outputs, prometheus_config.outputs, dashboards.outputs]
+
+
+def render(spec: Spec) -> dict[str, str]:
+    """Every generated file of the spec, as `{relative path: text}`."""
+    files: dict[str, str] = {}
+    for generate in _generators():
+        for path, text in generate(spec).items():
+            if path in files:
+                raise AssertionError(f"two generators write {path}")
+            files[path] = text
+    return files
+
+
+def schema_text() -> str:
+    return json.dumps(spec_schema.json_schema(), indent=2, sort_keys=False) + "\n"
+
+
+def _load(spec_path: Path) -> Spec | None:
+    try:
+        return load_spec(spec_path)
+    except SpecError as err:
+        print(err.render(), file=sys.stderr)
+        count = len(err.problems)
+        print(f"{spec_path}: {count} problem{'s' if count != 1 else ''}; nothing was written",
+              file=sys.stderr)
+        return None
+
+
+def generate(spec_path: Path, out: Path) -> int:
+    spec = _load(spec_path)
+    if spec is None:
+        return 1
+    files = render(spec)
+    changed = write_atomically(out, files)
+    print(f"{spec_path}: {len(files)} files generated, {len(changed)} changed")
+    return 0
+
+
+def write_schema(out: Path) -> int:
+    changed = write_atomically(out.parent, {out.name: schema_text()})
+    print(f"{out}: {'written' if changed else 'unchanged'}")
+    return 0
+
+
+def check(spec_path: Path, out: Path) -> int:
+    """Spec valid, committed outputs current, and promtool/amtool happy where installed."""
+    spec = _load(spec_path)
+    if spec is None:
+        return 1
+    files = render(spec)
+    problems = drift(out, files, MANAGED_DIRS)
+    schema_path = out / "slo/spec.schema.json"
+    if not schema_path.exists() or schema_path.read_text(encoding="utf-8") != schema_text():
+        problems.append("slo/spec.schema.json: differs from `vigil schema`")
+    for line in problems:
+        print(f"drift: {line}", file=sys.stderr)
+    tool_failures = run_tools(files)
+    if problems:
+        print("run `vigil generate` (and `vigil schema`) and commit the result", file=sys.stderr)
+    ok = not problems and not tool_failures
+    print("check: ok" if ok else "check: FAILED")
+    return 0 if ok else 1
+
+
+def run_tools(files: dict[str, str]) -> list[str]:
+    """promtool and amtool on freshly rendered files, in a scratch copy of the layout."""
+    failures = []
+    with tempfile.TemporaryDirectory(prefix="vigil-check-") as scratch:
+        root = Path(scratch)
+        write_atomically(root, files)
+        commands = [
+            ("promtool", ["check", "rules", rules.RULES_FILE]),
+            ("promtool", ["check", "config", "deploy/prometheus/prometheus.yml"]),
+            ("promtool", ["test", "rules", *sorted(p for p in files if p.endswith(".test.yml"))]),
+            ("amtool", ["check-config", "deploy/alertmanager/alertmanager.yml"]),
+        ]
+        for tool, args in commands:
+            if shutil.which(tool) is None:
+                print(f"skip: {tool} is not installed", file=sys.stderr)
+                continue
+            result = subprocess.run([tool, *args], cwd=root, capture_output=True, text=True)
+            if result.returncode != 0:
+                failures.append(f"{tool} {' '.join(args)}")
+                print(f"FAILED: {tool} {' '.join(args)}\n{result.stdout}{result.stderr}",
+                      file=sys.stderr)
+            else:
+                print(f"ok: {tool} {args[0]} {args[1]}")
+    return failures
