@@ -30,7 +30,7 @@ from exporters.postgres.session import PgSession
 PREFIX = "vigil_pg"
 log = logging.getLogger(__name__)
 
-# Keys this exporter reads; listen/web_config belong to the common server.
+# Every key of the config file (listen address and web config are flags).
 CONFIG_KEYS = (
     "dsn", "password", "interval", "timeout", "connect_timeout", "backoff_max",
 )
@@ -64,9 +64,9 @@ def parse_dsn(node: ConfigNode) -> str:
     return dsn
 
 
-def parse_settings(config: ConfigNode, allowed_extra: tuple[str, ...] = ()) -> PostgresSettings:
+def parse_settings(config: ConfigNode) -> PostgresSettings:
     """Read and validate this exporter's keys; unknown keys are refused."""
-    config.reject_unknown((*CONFIG_KEYS, *allowed_extra))
+    config.reject_unknown(CONFIG_KEYS)
     settings = PostgresSettings(
         dsn=parse_dsn(config.child("dsn")),
         password=config.secret("password", None),

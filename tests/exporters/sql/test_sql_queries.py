@@ -115,7 +115,7 @@ def test_each_query_runs_on_its_own_schedule(make_exporter: Callable) -> None:
     time.sleep(1.3)
     runs = {task.name: task.state().runs_total for task in exporter.tasks}
     assert runs["slow_schedule"] == 1
-    assert 5 <= runs["fast"] <= 8
+    assert 4 <= runs["fast"] <= 8  # every 200 ms for 1.3 s
 
 
 def write_config(path: Path, shop: PgCluster, user: str, queries: list[dict]) -> Path:
