@@ -13,6 +13,8 @@ import pytest
 import requests
 import yaml
 
+from exporters.common.config import ConfigNode
+from exporters.sql.exporter import build
 from tests.exporters.postgres.helpers import (
     ExporterProcess,
     run_tasks,
@@ -20,7 +22,7 @@ from tests.exporters.postgres.helpers import (
     value,
     wait_for,
 )
-from tests.pg import PgCluster
+from tests.pg import PgCluster, running_cluster
 
 pytestmark = pytest.mark.slow
 
@@ -190,3 +192,30 @@ def test_a_slow_query_is_cancelled_on_the_server_and_never_slows_scrapes(
         log = exporter.log()
     assert "canceling statement due to statement timeout" in log
     assert password not in log
+
+
+def test_queries_recover_on_their_own_after_a_database_restart() -> None:
+    with running_cluster() as cluster:
+        exporter = build(ConfigNode({
+            "dsn": cluster.dsn(tcp=True),
+            "password": cluster.password,
+            "backoff_max": "200ms",
+            "queries": [query("alive", "SELECT 1 AS v")],
+        }, "sql.yml"))
+        try:
+            run_tasks(exporter)
+            assert value(exporter, "vigil_test_alive") == 1
+            cluster.stop("fast")
+            run_tasks(exporter)
+            assert value(exporter, "vigil_test_alive") is None
+            assert value(exporter, "vigil_sql_query_errors_total", {"query": "alive"}) == 1
+            cluster.start()
+
+            def back() -> bool:
+                run_tasks(exporter)
+                return value(exporter, "vigil_test_alive") == 1
+
+            wait_for(back, 10, 0.1, "query did not recover after the restart")
+            assert value(exporter, "vigil_sql_query_success", {"query": "alive"}) == 1
+        finally:
+            exporter.stop()
