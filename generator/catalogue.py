@@ -111,7 +111,8 @@ _BUILTIN: tuple[SignalDefinition, ...] = (
     _sig(
         name="incremental_backup_age", title="Incremental backup age", unit="seconds",
         exporter="host", dashboard="infrastructure",
-        expr='time() - max by (instance) (vigil_host_backup_newest_timestamp_seconds{kind="incremental",$sel})',
+        expr="time() - max by (instance) "
+             '(vigil_host_backup_newest_timestamp_seconds{kind="incremental",$sel})',
         description="Time since the newest incremental backup was written.",
         runbook="Check the incremental backup job and its storage target.",
     ),

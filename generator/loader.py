@@ -8,6 +8,7 @@ both are collected, so one run tells the engineer everything that is wrong.
 
 from __future__ import annotations
 
+import itertools
 import zoneinfo
 from dataclasses import replace
 from pathlib import Path
@@ -350,7 +351,7 @@ class _Builder:
             panel_ids[definition.dashboard] = panel_ids.get(definition.dashboard, 0) + 1
             result[name] = Signal(
                 definition=definition, thresholds=tuple(parsed),
-                for_=body["for"] if "for" in body else default_for, team=team,
+                for_=body.get("for", default_for), team=team,
                 recipients=tuple(recipients), baseline_weeks=body.get("baseline_weeks") or 4,
                 enabled=body.get("enabled", True), panel_id=panel_ids[definition.dashboard],
             )
@@ -388,7 +389,7 @@ class _Builder:
     def _check_threshold_order(self, path: str, parsed: list[thresholds.Threshold],
                                severities: dict[str, Severity]) -> None:
         """A warning that fires later than the critical is a typo or a wrong plan."""
-        for stricter, milder in zip(parsed, parsed[1:], strict=False):
+        for stricter, milder in itertools.pairwise(parsed):
             if stricter.kind != milder.kind:
                 continue
             if not thresholds.strictness_order(milder, stricter):

@@ -25,7 +25,7 @@ _SUFFIX = {"per_second": "/s"}
 
 def value_template(unit: str) -> str:
     """`{{ $value | humanizePercentage }}` and the like, for annotations."""
-    return "{{ $value | %s }}%s" % (_TEMPLATE_FUNCTION[unit], _SUFFIX.get(unit, ""))
+    return f"{{{{ $value | {_TEMPLATE_FUNCTION[unit]} }}}}{_SUFFIX.get(unit, '')}"
 
 
 def humanize_value(unit: str, value: float) -> str:

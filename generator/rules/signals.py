@@ -163,7 +163,7 @@ def alerting_rules(spec: Spec, signal: Signal) -> list[SignalAlert]:
         rule["labels"] = alert_labels(spec, signal, threshold)
         rule["annotations"] = annotations(
             spec, signal, threshold, value_template(signal.definition.unit),
-            lambda name: "{{ $labels.%s }}" % name,
+            lambda name: f"{{{{ $labels.{name} }}}}",
         )
         alerts.append(SignalAlert(signal, threshold, rule))
     return alerts

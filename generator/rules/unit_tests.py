@@ -338,9 +338,10 @@ def _escalation_check(spec: Spec, signal: Signal, value: float, steps: Any,
                 continue
             labels = {**alert["exp_labels"], "escalated_alertname": signals.alert_name(signal.name),
                       "escalation_level": str(step.level)}
+            severity = spec.severities[labels["severity"]]
             rule = next(r for g in escalation.groups(spec) for r in g["rules"]
                         if r["labels"]["escalation_level"] == str(step.level)
-                        and r["expr"] == escalation.escalation_expr(spec, spec.severities[labels["severity"]]))
+                        and r["expr"] == escalation.escalation_expr(spec, severity))
             annotations = {k: v.replace("{{ $labels.escalated_alertname }}", labels["escalated_alertname"])
                            for k, v in rule["annotations"].items()}
             expected.append({"exp_labels": labels, "exp_annotations": annotations})
