@@ -272,7 +272,6 @@ def json_schema() -> dict[str, Any]:
     schema = SPEC.json_schema()
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": "https://vigil.dev/spec.schema.json",
         "title": "Vigil spec",
         **schema,
     }
