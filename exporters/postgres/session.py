@@ -134,12 +134,12 @@ class PgSession:
                         (str(max(1, round(timeout * 1000))),),
                     )
                     result = fn(cur)
-            except psycopg.Error:
-                if conn.broken or conn.closed:
-                    self._reachable = False
+            except Exception:
+                # A query error (or a result the caller rejects) still means
+                # the server answered; only a lost connection means it did not.
+                self._reachable = not (conn.broken or conn.closed)
+                if not self._reachable:
                     self._discard()
-                else:
-                    self._reachable = True
                 raise
             self._reachable = True
             return result
