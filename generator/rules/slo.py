@@ -71,7 +71,8 @@ def recording_rules(spec: Spec, slo: Slo) -> list[dict[str, Any]]:
     period = units.format_duration(slo.period)
     rules.append({
         "record": "vigil_slo:error_budget_remaining:ratio",
-        "expr": f"1 - vigil_slo:error_ratio{_match(spec, slo, window=period)} / {budget}",
+        "expr": f"1 - max without (window) (vigil_slo:error_ratio{_match(spec, slo, window=period)})"
+                f" / {budget}",
         "labels": _labels(spec, slo),
     })
     rules.append({

@@ -272,9 +272,26 @@ def slo_tests(spec: Spec) -> list[dict[str, Any]]:
                     "eval_time": units.format_duration(eval_seconds),
                     "alertname": f"{signals.alert_name(slo.name)}BudgetBurn",
                     "exp_alerts": expected,
-                }],
+                }, _exhausted_check(spec, slo, burn, eval_seconds)],
             })
     return tests
+
+
+def _exhausted_check(spec: Spec, slo: Slo, burn: float, eval_seconds: float) -> dict[str, Any]:
+    """Burning faster than 1x since the start of the period spends the budget: remaining 1 - burn."""
+    from generator.rules.slo import alerting_rules
+
+    name = f"{signals.alert_name(slo.name)}ErrorBudgetExhausted"
+    expected = []
+    if burn > 1:
+        rule = next(r for r in alerting_rules(spec, slo) if r["alert"] == name)
+        annotations = dict(rule["annotations"])
+        annotations["description"] = annotations["description"].replace(
+            "{{ $value | humanizePercentage }}", humanize_value("ratio", 1 - burn))
+        expected.append({"exp_labels": {**rule["labels"], **spec.selectors},
+                         "exp_annotations": annotations})
+    return {"eval_time": units.format_duration(eval_seconds), "alertname": name,
+            "exp_alerts": expected}
 
 
 def _slo_expected(spec: Spec, slo: Slo, window: Any, burn: float) -> dict[str, Any]:
