@@ -63,6 +63,16 @@ def _positive_int(limit: int):
     return parse
 
 
+def _seconds(minimum: float, maximum: float = 3600.0):
+    def parse(text: str) -> float:
+        value = float(text)
+        if not minimum <= value <= maximum:
+            raise argparse.ArgumentTypeError(f"expected {minimum:g}..{maximum:g} s, got {text}")
+        return value
+
+    return parse
+
+
 def _pairs(text: str) -> list[str]:
     names = [name.strip() for name in text.split(",") if name.strip()]
     unknown = [name for name in names if name not in PAIRS]
@@ -86,16 +96,16 @@ def build_parser() -> argparse.ArgumentParser:
                         help="measured scrapes per exporter (default: 500)")
     parser.add_argument("--warmup", type=_positive_int(10_000), default=50,
                         help="unmeasured scrapes per exporter before measuring (default: 50)")
-    parser.add_argument("--settle", type=float, default=3.0,
+    parser.add_argument("--settle", type=_seconds(0), default=3.0,
                         help="seconds to wait after both exporters answer, so first background "
                              "probes/queries finish before warm-up (default: 3)")
-    parser.add_argument("--interval", type=float, default=15.0,
+    parser.add_argument("--interval", type=_seconds(1), default=15.0,
                         help="probe/query interval in seconds for the http and sql pairs, "
                              "the same on both sides (default: 15)")
-    parser.add_argument("--max-seconds", type=float, default=300.0,
+    parser.add_argument("--max-seconds", type=_seconds(1), default=300.0,
                         help="time budget per pair; measuring stops early (and says so) when it "
                              "runs out (default: 300)")
-    parser.add_argument("--start-timeout", type=float, default=30.0,
+    parser.add_argument("--start-timeout", type=_seconds(1), default=30.0,
                         help="seconds to wait for each process to answer (default: 30)")
     parser.add_argument("--profile", choices=("matched", "stock"), default="matched",
                         help="matched: peers limited to the collectors Vigil covers "
@@ -154,7 +164,7 @@ def _start_side(ctx: BenchContext, pair: PairDef, role: str, stack: contextlib.E
 
 def measure_pair(ctx: BenchContext, pair: PairDef, args: argparse.Namespace) -> report.PairResult:
     """Start both sides, scrape them in turn, and read their /proc figures."""
-    result = report.PairResult(pair.name, pair.same_source, notes=[pair.scrape_work])
+    result = report.PairResult(pair.name, pair.same_source)
     roles = ["vigil", "peer"]
     try:
         vigil_available(ctx, pair.name)
@@ -216,6 +226,7 @@ def measure_pair(ctx: BenchContext, pair: PairDef, args: argparse.Namespace) -> 
             if running.series.errors:
                 result.notes.append(f"{running.side.label}: {running.series.errors} failed scrapes")
             setattr(result, running.side.role, side_result)
+    result.notes.insert(0, pair.scrape_work)
     if result.vigil is not None:
         result.notes.append(_python_floor_note(ctx, pair.name))
     return result
@@ -243,6 +254,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _on_sigterm)
+    # Also when started in the background, where the shell hands SIGINT down ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     selected = [PAIRS[name] for name in args.pairs]
     for message in peers.ensure_installed([p.peer for p in selected], not args.no_install):
         print(message, file=sys.stderr)

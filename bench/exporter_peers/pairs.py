@@ -197,7 +197,7 @@ def sql_peer(ctx: BenchContext, port: int) -> Side:
     config = ctx.file("sql-exporter.yml", yaml.safe_dump({
         "jobs": [{
             "name": "vigil_bench",
-            "interval": f"{int(ctx.interval)}s",
+            "interval": f"{round(ctx.interval * 1000)}ms",
             "connections": [_pg_uri(ctx, dbname)],
             "queries": [q.as_sql_exporter() for q in queries],
         }]
