@@ -12,7 +12,8 @@ from generator.commands import check, render
 from generator.loader import load_spec
 from generator.output import write_atomically
 
-from .conftest import DEFAULT_SPEC, ROOT
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_SPEC = ROOT / "slo" / "spec.yaml"
 
 
 def _generate_into(root: Path, spec: Path) -> None:

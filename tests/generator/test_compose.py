@@ -4,12 +4,15 @@ services mount exists in the repository."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import yaml
 
 from generator.alertmanager import secret_envs
 from generator.loader import load_spec
 
-from .conftest import DEFAULT_SPEC, ROOT
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_SPEC = ROOT / "slo" / "spec.yaml"
 
 
 def _compose() -> dict:

@@ -12,7 +12,8 @@ from generator.commands import render
 from generator.loader import load_spec
 from generator.output import write_atomically
 
-from .conftest import DEFAULT_SPEC
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_SPEC = ROOT / "slo" / "spec.yaml"
 
 pytestmark = pytest.mark.skipif(shutil.which("promtool") is None or shutil.which("amtool") is None,
                                 reason="promtool/amtool not installed (Debian prometheus, "

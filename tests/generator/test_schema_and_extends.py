@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -11,7 +12,8 @@ import yaml
 from generator.commands import render, schema_text
 from generator.loader import SpecError, load_spec
 
-from .conftest import DEFAULT_SPEC, ROOT
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_SPEC = ROOT / "slo" / "spec.yaml"
 
 
 def test_committed_schema_is_current():
