@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from generator import units
-from generator.model import Signal, Slo, Spec
+from generator.model import Severity, Signal, Slo, Spec
 from generator.rules import escalation, signals
 from generator.rules.fixtures import FIXTURES, Context, Series
 from generator.rules.humanize import humanize_value
@@ -331,8 +331,8 @@ def escalation_tests(spec: Spec) -> list[dict[str, Any]]:
         for step in severity.escalation:
             before = fires_at + step.after - 120
             after = fires_at + step.after + 300
-            checks.append(_escalation_check(spec, signal, fire, severity.escalation, before))
-            checks.append(_escalation_check(spec, signal, fire, severity.escalation, after))
+            checks.append(_escalation_check(spec, signal, fire, severity, before))
+            checks.append(_escalation_check(spec, signal, fire, severity, after))
         tests.append({
             "name": f"escalation of {severity.name} alerts ({signal.name})",
             "interval": "1m",
@@ -342,29 +342,23 @@ def escalation_tests(spec: Spec) -> list[dict[str, Any]]:
     return tests
 
 
-def _escalation_check(spec: Spec, signal: Signal, value: float, steps: Any,
+def _escalation_check(spec: Spec, signal: Signal, value: float, severity: Severity,
                       at: float) -> dict[str, Any]:
+    """At time `at`, every level whose delay has passed since the alert fired is raised."""
     fires_at = signal.for_
+    original = [a for a in _expected(spec, signal, value, value)
+                if a["exp_labels"]["severity"] == severity.name]
+    rules = {r["labels"]["escalation_level"]: r for g in escalation.groups(spec) for r in g["rules"]
+             if r["labels"]["severity"] == severity.name}
     expected = []
-    original = [a for a in _expected(spec, signal, value, value)]
-    for step in steps:
+    for step in severity.escalation:
         if at - fires_at < step.after:
             continue
         for alert in original:
-            if alert["exp_labels"]["severity"] != steps_severity(spec, steps):
-                continue
             labels = {**alert["exp_labels"], "escalated_alertname": signals.alert_name(signal.name),
                       "escalation_level": str(step.level)}
-            severity = spec.severities[labels["severity"]]
-            rule = next(r for g in escalation.groups(spec) for r in g["rules"]
-                        if r["labels"]["escalation_level"] == str(step.level)
-                        and r["expr"] == escalation.escalation_expr(spec, severity))
             annotations = {k: v.replace("{{ $labels.escalated_alertname }}", labels["escalated_alertname"])
-                           for k, v in rule["annotations"].items()}
+                           for k, v in rules[str(step.level)]["annotations"].items()}
             expected.append({"exp_labels": labels, "exp_annotations": annotations})
     return {"eval_time": units.format_duration(at), "alertname": escalation.ALERT_NAME,
             "exp_alerts": expected}
-
-
-def steps_severity(spec: Spec, steps: Any) -> str:
-    return next(s.name for s in spec.severities.values() if s.escalation == steps)
