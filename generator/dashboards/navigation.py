@@ -1,0 +1,34 @@
+"""Links between Vigil's dashboards, shown at the top of each one.
+
+Links are relative (`/d/<uid>`) rather than `grafana_url`-absolute, so they work from
+whatever address Grafana is reached at; they keep the time range and variables, so
+following one keeps the on-call engineer looking at the same incident window.
+"""
+
+from __future__ import annotations
+
+from grafanalib.core import DashboardLink
+
+from generator import links
+from generator.model import Spec
+
+ORDER = ("overview", "infrastructure", "application", "database", "business", "slo")
+
+
+def path(spec: Spec, dashboard: str, panel_id: int | None = None) -> str:
+    suffix = f"?viewPanel={panel_id}" if panel_id is not None else ""
+    return f"/d/{links.dashboard_uid(spec, dashboard)}{suffix}"
+
+
+def dashboard_links(spec: Spec, current: str) -> list[DashboardLink]:
+    return [
+        DashboardLink(title=links.DASHBOARD_TITLES[name], type="link", uri=path(spec, name),
+                      icon="dashboard", tooltip=links.dashboard_title(spec, name),
+                      keepTime=True, includeVars=True)
+        for name in ORDER if name != current
+    ]
+
+
+def panel_link(spec: Spec, dashboard: str, title: str, panel_id: int | None = None) -> DashboardLink:
+    return DashboardLink(title=title, type="link", uri=path(spec, dashboard, panel_id),
+                         icon="dashboard", keepTime=True, includeVars=True)
