@@ -30,7 +30,7 @@ from generator.dashboards.panels.stat import stat
 from generator.dashboards.panels.table import merge, organize, table
 from generator.dashboards.panels.timeseries import timeseries
 from generator.dashboards.slo import objective_steps
-from generator.dashboards.steps import OK_COLOUR
+from generator.dashboards.steps import OK_COLOUR, clean
 from generator.model import Slo, Spec
 
 FIRING = 'ALERTS{alertstate="firing",$sel}'
@@ -97,7 +97,7 @@ def _service_level(ctx: Context, slo: Slo) -> list[Any]:
                         f"{units.format_number(first.factor)}.",
             targets=[target(series.burn_rate(ctx, slo, long))],
             steps=[{"color": OK_COLOUR, "value": None},
-                   {"color": spec.severities[first.severity].colour, "value": first.factor}]))
+                   {"color": spec.severities[first.severity].colour, "value": clean(first.factor)}]))
     return panels
 
 

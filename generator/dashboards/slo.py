@@ -24,14 +24,14 @@ from generator.dashboards.panels.gauge import gauge
 from generator.dashboards.panels.row import row
 from generator.dashboards.panels.stat import stat
 from generator.dashboards.panels.timeseries import timeseries
-from generator.dashboards.steps import OK_COLOUR
+from generator.dashboards.steps import OK_COLOUR, clean
 from generator.model import Slo, Spec
 
 
 def objective_steps(ctx: Context, slo: Slo) -> list[dict[str, Any]]:
     """Below the objective in the exhaustion alert's colour, at or above it in green."""
     return [{"color": series.exhaustion_colour(ctx, slo), "value": None},
-            {"color": OK_COLOUR, "value": slo.objective}]
+            {"color": OK_COLOUR, "value": clean(slo.objective)}]
 
 
 def sli_stat(ctx: Context, slo: Slo, width: int, height: int, title: str | None = None) -> Any:
@@ -69,7 +69,7 @@ def burn_rate_panel(ctx: Context, slo: Slo, width: int, height: int) -> Any:
         targets.append(target(series.burn_rate(ctx, slo, long), ref, name))
         colour = ctx.spec.severities[window.severity].colour
         overrides.append(by_name(name, threshold_override(
-            [{"color": OK_COLOUR, "value": None}, {"color": colour, "value": window.factor}]),
+            [{"color": OK_COLOUR, "value": None}, {"color": colour, "value": clean(window.factor)}]),
             dashed_thresholds()))
     return timeseries(
         id=ctx.ids(), title=f"{slo.title} burn rate per alerting window", unit="short",

@@ -28,8 +28,13 @@ OK_COLOUR = "green"
 ANY_STEP = 0.001
 
 
+def clean(value: float) -> float:
+    """0.999, not 0.9990000000000001 (99.9 % parsed as 99.9 / 100): what the spec says."""
+    return round(value, 12)
+
+
 def bound(threshold: Threshold) -> float:
-    return ANY_STEP if threshold.kind == ANY else threshold.value
+    return ANY_STEP if threshold.kind == ANY else clean(threshold.value)
 
 
 def breaks(threshold: Threshold, value: float) -> bool:
