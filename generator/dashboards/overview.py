@@ -103,20 +103,23 @@ def _service_level(ctx: Context, slo: Slo) -> list[Any]:
 
 def _all_slos(ctx: Context) -> Any:
     q = ctx.query
+    # Aggregating by the identifying labels drops `__name__`, which differs per query and
+    # would otherwise stop the merge from joining the three values of one SLO into one row.
+    by = ", ".join(("slo", *ctx.selector_labels))
+    objective = f"max by ({by}) ({q('vigil_slo:objective:ratio{$sel}', None)})"
+    remaining = f"max by ({by}) ({q('vigil_slo:error_budget_remaining:ratio{$sel}', None)})"
     return table(
         id=ctx.ids(), title="All SLOs", unit="percentunit", decimals=3,
         grid=ctx.place(24, min(4 + len(ctx.spec.slos), 12)),
         description="Every SLO of the spec: objective, SLI over its period and error budget "
                     "left (negative when overspent).",
         targets=[
-            target(q("vigil_slo:objective:ratio{$sel}", None), "A", instant=True, table=True),
-            target(q("1 - (1 - vigil_slo:error_budget_remaining:ratio{$sel}) * "
-                     "(1 - vigil_slo:objective:ratio{$sel})", None), "B", instant=True, table=True),
-            target(q("vigil_slo:error_budget_remaining:ratio{$sel}", None), "C",
-                   instant=True, table=True),
+            target(objective, "A", instant=True, table=True),
+            target(f"1 - (1 - {remaining}) * (1 - {objective})", "B", instant=True, table=True),
+            target(remaining, "C", instant=True, table=True),
         ],
         transformations=[merge(), organize(
-            ["Time", "__name__"],
+            ["Time"],
             {"slo": "SLO", "Value #A": "Objective", "Value #B": "SLI over period",
              "Value #C": "Budget remaining"})],
     )
