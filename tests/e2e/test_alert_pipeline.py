@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 import requests
@@ -42,9 +43,9 @@ def free_port() -> int:
 
 
 class _Hook(BaseHTTPRequestHandler):
-    received: list[dict] = []
+    received: ClassVar[list[dict]] = []
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         _Hook.received.append({"path": self.path, "payload": json.loads(body)})
         self.send_response(200)
@@ -73,7 +74,7 @@ def stack(tmp_path_factory) -> Iterator[dict]:
     used = Gauge("vigil_host_filesystem_used_ratio", "Used share.",
                  ["device", "mountpoint", "fstype"], registry=registry)
     used.labels("/dev/sda1", "/", "ext4").set(0.97)  # beyond the spec's critical 90%
-    metrics_server, metrics_thread = start_http_server(ports["metrics"], "127.0.0.1", registry)
+    metrics_server, _ = start_http_server(ports["metrics"], "127.0.0.1", registry)
 
     _Hook.received = []
     hook = ThreadingHTTPServer(("127.0.0.1", ports["hook"]), _Hook)
@@ -105,7 +106,8 @@ def stack(tmp_path_factory) -> Iterator[dict]:
 
     processes = [
         subprocess.Popen([ALERTMANAGER, f"--config.file={out}/deploy/alertmanager/alertmanager.yml",
-                          f"--storage.path={work}/am", f"--web.listen-address=127.0.0.1:{ports['alertmanager']}",
+                          f"--storage.path={work}/am",
+                          f"--web.listen-address=127.0.0.1:{ports['alertmanager']}",
                           "--cluster.listen-address="],
                          stdout=subprocess.DEVNULL, stderr=(work / "am.log").open("w")),
         subprocess.Popen(["prometheus", f"--config.file={out}/deploy/prometheus/prometheus.yml",
