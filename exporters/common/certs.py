@@ -6,12 +6,14 @@ exporter (certificates served by probed endpoints) report
 A file may hold a PEM chain: the first certificate (the leaf, by convention)
 is the one that expires the service.
 
+cryptography is imported on first use, not with this module: its X.509 code
+costs an exporter about 4 MiB of resident memory, and only exporters that
+read certificates (``tls_certificates`` files, ``https://`` probes) need it.
+
 Public API: ``CertificateError``, ``not_after(data: bytes) -> float``.
 """
 
 from __future__ import annotations
-
-from cryptography import x509
 
 
 class CertificateError(ValueError):
@@ -20,6 +22,8 @@ class CertificateError(ValueError):
 
 def not_after(data: bytes) -> float:
     """``notAfter`` of the first certificate in ``data`` (PEM or DER), in Unix seconds."""
+    from cryptography import x509  # lazily: see the module docstring
+
     try:
         if b"-----BEGIN" in data:
             cert = x509.load_pem_x509_certificate(data)
