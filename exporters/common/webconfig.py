@@ -24,9 +24,7 @@ certificates) have no safe equivalent in Python's ``ssl`` and are refused.
 bcrypt is deliberately slow (~50-250 ms per check); ``BasicAuth`` remembers
 credentials that verified once (keyed by a SHA-256 of user, password and
 hash, never the password itself) so a 15 s scrape interval does not pay it
-every time. Failed attempts are never cached. bcrypt itself is imported only
-when a config has ``basic_auth_users``, so an exporter without basic auth does
-not load it.
+every time. Failed attempts are never cached.
 
 Public API: ``WebConfig``, ``load_web_config(path) -> WebConfig``, ``BasicAuth``.
 """
@@ -42,7 +40,8 @@ import threading
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from types import ModuleType
+
+import bcrypt
 
 from exporters.common.config import ConfigError, ConfigNode, load_config
 
@@ -64,21 +63,13 @@ _CACHE_LIMIT = 1024
 @cache
 def _dummy_hash() -> bytes:
     """A hash to check unknown users against, so they cost as much as a wrong password."""
-    return _bcrypt().hashpw(b"vigil-dummy", _bcrypt().gensalt(rounds=10))
-
-
-def _bcrypt() -> ModuleType:
-    """The bcrypt module, imported on first use (see the module docstring)."""
-    import bcrypt
-
-    return bcrypt
+    return bcrypt.hashpw(b"vigil-dummy", bcrypt.gensalt(rounds=10))
 
 
 class BasicAuth:
     """Check ``Authorization: Basic`` headers against bcrypt hashes, caching successes."""
 
     def __init__(self, users: dict[str, bytes]) -> None:
-        _bcrypt()  # fail at start-up, not on the first scrape, if bcrypt is missing
         self.users = users
         self._verified: set[bytes] = set()
         self._lock = threading.Lock()
@@ -100,7 +91,7 @@ class BasicAuth:
         with self._lock:
             if key in self._verified:
                 return hashed is not None
-        ok = _bcrypt().checkpw(password.encode(), hashed or _dummy_hash())
+        ok = bcrypt.checkpw(password.encode(), hashed or _dummy_hash())
         if ok and hashed is not None:
             with self._lock:
                 if len(self._verified) >= _CACHE_LIMIT:
