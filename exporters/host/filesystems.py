@@ -2,12 +2,17 @@
 
 Why each mount has its own time limit: ``statvfs`` on a dead NFS/CIFS server
 blocks in the kernel, possibly forever, and no Python code can interrupt it.
-Each mount is therefore stat'ed in its own daemon thread, and the scrape waits
+Each mount is therefore stat'ed by its own daemon thread, and the scrape waits
 at most ``timeout`` for all of them together. A mount that does not answer
 in time is skipped, logged, and reported as
 ``vigil_host_filesystem_device_error{...} 1`` (node_exporter's meaning); while its
-thread is still stuck no second thread is started for it, so a hung mount
-costs one thread, not one per scrape.
+thread is still stuck it is not asked again, so a hung mount costs one
+thread, not one per scrape.
+
+The threads live as long as their mount (``_MountWorker``): starting a new
+thread per mount on every scrape cost more than all the ``statvfs`` calls
+together (about 80 us per thread against 2 us per call). A worker whose
+mount point is gone is told to stop.
 
 ``used_ratio`` follows ``df``'s "Use%": used / (used + available to
 unprivileged users), so it reaches 1 when ordinary processes can no longer
@@ -49,6 +54,53 @@ class Mount:
     fstype: str
 
 
+class _MountWorker:
+    """A daemon thread that runs ``statvfs`` on one mount point when asked.
+
+    ``ask()`` starts one call; ``wait(seconds)`` returns its result (``None``
+    when it failed) or raises ``TimeoutError`` while the call is still running.
+    ``busy`` stays true until the call returns, however long that takes.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.busy = False
+        self._result: os.statvfs_result | None = None
+        self._wake = threading.Event()
+        self._done = threading.Event()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name=f"statvfs:{path}", daemon=True)
+        self._thread.start()
+
+    def ask(self) -> None:
+        self.busy = True
+        self._done.clear()
+        self._wake.set()
+
+    def wait(self, seconds: float) -> os.statvfs_result | None:
+        if not self._done.wait(seconds):
+            raise TimeoutError(self.path)
+        return self._result
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            if self._stopping:
+                return
+            try:
+                self._result = os.statvfs(self.path)
+            except OSError as exc:
+                log.debug("statvfs %s failed: %s", self.path, exc)
+                self._result = None
+            self._done.set()
+            self.busy = False  # after done: a new ask() never sees this call's done
+
+
 class FilesystemCollector:
     """Collect statvfs figures for every real mount, each bounded in time."""
 
@@ -61,8 +113,8 @@ class FilesystemCollector:
         self.timeout = timeout
         self.exclude_fstypes = re.compile(exclude_fstypes)
         self.exclude_mountpoints = re.compile(exclude_mountpoints)
-        self._stuck: dict[str, threading.Thread] = {}
-        self._lock = threading.Lock()
+        self._workers: dict[str, _MountWorker] = {}
+        self._lock = threading.Lock()  # one scrape at a time asks the workers
 
     def mounts(self) -> list[Mount]:
         """Real mounts, one per mount point (the last mounted wins, as the kernel shows it)."""
@@ -78,35 +130,28 @@ class FilesystemCollector:
     def _stat_all(self, mounts: list[Mount]) -> dict[str, os.statvfs_result | None]:
         """statvfs per mount point; ``None`` for a mount that failed or timed out."""
         results: dict[str, os.statvfs_result | None] = {}
-        threads: list[tuple[Mount, threading.Thread]] = []
-        for mount in mounts:
-            with self._lock:
-                stuck = self._stuck.get(mount.mountpoint)
-                if stuck is not None and stuck.is_alive():
+        with self._lock:
+            current = {mount.mountpoint for mount in mounts}
+            for path in [p for p in self._workers if p not in current]:
+                self._workers.pop(path).stop()  # unmounted: a stuck worker ends when it returns
+            asked: list[_MountWorker] = []
+            for mount in mounts:
+                worker = self._workers.get(mount.mountpoint)
+                if worker is None:
+                    worker = self._workers[mount.mountpoint] = _MountWorker(mount.mountpoint)
+                elif worker.busy:
                     results[mount.mountpoint] = None  # still hung since an earlier scrape
                     continue
-                self._stuck.pop(mount.mountpoint, None)
-
-            def stat(path: str = mount.mountpoint) -> None:
+                worker.ask()
+                asked.append(worker)
+            deadline = time.monotonic() + self.timeout
+            for worker in asked:
                 try:
-                    results[path] = os.statvfs(path)
-                except OSError as exc:
-                    log.debug("statvfs %s failed: %s", path, exc)
-                    results[path] = None
-
-            thread = threading.Thread(target=stat, name=f"statvfs:{mount.mountpoint}",
-                                      daemon=True)
-            thread.start()
-            threads.append((mount, thread))
-        deadline = time.monotonic() + self.timeout
-        for mount, thread in threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
-            if thread.is_alive():
-                log.warning("statvfs %s did not answer within %gs; skipped",
-                            mount.mountpoint, self.timeout)
-                with self._lock:
-                    self._stuck[mount.mountpoint] = thread
-                results[mount.mountpoint] = None
+                    results[worker.path] = worker.wait(max(0.0, deadline - time.monotonic()))
+                except TimeoutError:
+                    log.warning("statvfs %s did not answer within %gs; skipped",
+                                worker.path, self.timeout)
+                    results[worker.path] = None
         return results
 
     def collect(self) -> list[Metric]:

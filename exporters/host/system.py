@@ -30,15 +30,35 @@ def collect_cpu() -> list[Metric]:
     return [family]
 
 
+def read_meminfo(path: str = "/proc/meminfo") -> dict[str, int]:
+    """``/proc/meminfo`` as ``{field: bytes}``, read once.
+
+    Why not ``psutil.virtual_memory()`` and ``psutil.swap_memory()``: together
+    they read meminfo twice plus ``/proc/vmstat`` (for swap-in/out counts this
+    exporter does not serve), three times the work of one read on every scrape.
+    """
+    fields: dict[str, int] = {}
+    with open(path, "rb") as f:
+        for line in f:
+            name, _, rest = line.partition(b":")
+            value = rest.split()
+            if value:
+                fields[name.decode()] = int(value[0]) * 1024  # kB, even without a unit
+    return fields
+
+
 def collect_memory() -> list[Metric]:
-    memory = psutil.virtual_memory()
-    swap = psutil.swap_memory()
+    meminfo = read_meminfo()
+    available = meminfo.get("MemAvailable")
+    if available is None:  # kernels before 3.14: psutil's estimate
+        available = psutil.virtual_memory().available
+    swap_total = meminfo.get("SwapTotal", 0)
     values = [
-        ("memory_total_bytes", "Total physical memory.", memory.total),
+        ("memory_total_bytes", "Total physical memory.", meminfo["MemTotal"]),
         ("memory_available_bytes",
-         "Memory available for new work without swapping (MemAvailable).", memory.available),
-        ("swap_total_bytes", "Total swap space.", swap.total),
-        ("swap_used_bytes", "Swap space in use.", swap.used),
+         "Memory available for new work without swapping (MemAvailable).", available),
+        ("swap_total_bytes", "Total swap space.", swap_total),
+        ("swap_used_bytes", "Swap space in use.", swap_total - meminfo.get("SwapFree", 0)),
     ]
     return [GaugeMetricFamily(f"{PREFIX}_{name}", doc, value=v) for name, doc, v in values]
 
