@@ -152,22 +152,20 @@ def _with_thresholds(signal: Signal, chosen: list[Threshold]) -> Signal:
     return replace(signal, thresholds=tuple(chosen))
 
 
-def _baseline_case(spec: Spec, signal: Signal, threshold: Threshold, fraction_below: float,
+def _baseline_case(spec: Spec, signal: Signal, usual: float | None, now: float,
                    title: str) -> dict[str, Any]:
-    """Weeks of a steady value, then a drop to `fraction_below` under it."""
-    usual = 1000.0 if signal.definition.unit != "ratio" else 0.5
-    now = usual * (1 - fraction_below)
+    """Weeks of `usual` (None: no data at all), then the signal reads `now`."""
     history = int(signal.baseline_weeks * units.parse_duration("1w") // BASELINE_STEP)
-    # The drop starts at the first hourly evaluation after the history; the alert fires
-    # at the first evaluation at least `for` later.
+    # The change happens at the first hourly evaluation after the history; an alert
+    # fires at the first evaluation at least `for` later.
     hours_after = int(-(-signal.for_ // BASELINE_EVALUATION)) + 1
     recent = int(hours_after * BASELINE_EVALUATION // BASELINE_STEP) + 1
     base = _base_labels(spec, signal)
-    name, extra, _ = FIXTURES[signal.name][0](Context(usual, 1, 0, None))[0] if signal.name in FIXTURES \
+    name, extra, _ = FIXTURES[signal.name][0](Context(now, 1, 0, None))[0] if signal.name in FIXTURES \
         else (signals.recorded_name(signal), {}, "")
     expected = []
     for t in signal.thresholds:
-        if t.kind == BELOW_BASELINE and crosses(t, fraction_below):
+        if t.kind == BELOW_BASELINE and usual and crosses(t, 1 - now / usual):
             labels = _alert_labels(spec, signal, t)
             expected.append({
                 "exp_labels": labels,
@@ -175,17 +173,31 @@ def _baseline_case(spec: Spec, signal: Signal, threshold: Threshold, fraction_be
                     spec, signal, t, humanize_value(signal.definition.unit, now),
                     lambda label, lab=labels: lab[label]),
             })
+    past = "_" if usual is None else repr(usual)
     return {
         "name": title,
         "interval": units.format_duration(BASELINE_STEP),
         "input_series": [{"series": _series_text(name, {**base, **extra}),
-                          "values": f"{usual!r}x{history - 1} {now!r}x{recent}"}],
+                          "values": f"{past}x{history - 1} {now!r}x{recent}"}],
         "alert_rule_test": [{
             "eval_time": units.format_duration(history * BASELINE_STEP + hours_after * BASELINE_EVALUATION),
             "alertname": signals.alert_name(signal.name),
             "exp_alerts": expected,
         }],
     }
+
+
+def _baseline_cases(spec: Spec, signal: Signal, threshold: Threshold, label: str) -> list[dict[str, Any]]:
+    """A drop beyond the threshold fires; a smaller drop, no history or a zero history do not."""
+    fire, calm = case_values(signal, threshold)
+    usual = 1000.0 if signal.definition.unit != "ratio" else 0.5
+    return [
+        _baseline_case(spec, signal, usual, usual * (1 - fire), f"{label}: fires"),
+        _baseline_case(spec, signal, usual, usual * (1 - calm), f"{label}: stays silent"),
+        _baseline_case(spec, signal, None, usual * (1 - fire),
+                       f"{label}: stays silent without history"),
+        _baseline_case(spec, signal, 0.0, 0.0, f"{label}: stays silent on zero data"),
+    ]
 
 
 def _counter_resilience_cases(spec: Spec, signal: Signal, threshold: Threshold) -> list[dict[str, Any]]:
@@ -225,10 +237,7 @@ def signal_tests(spec: Spec) -> tuple[list[dict[str, Any]], list[dict[str, Any]]
             fire, calm = case_values(signal, threshold)
             label = f"{signal.name} {threshold.severity} ({threshold.text})"
             if threshold.kind == BELOW_BASELINE:
-                if signal.name in FIXTURES or signal.definition.expr:
-                    baseline.append(_baseline_case(spec, signal, threshold, fire, f"{label}: fires"))
-                    baseline.append(_baseline_case(spec, signal, threshold, calm,
-                                                   f"{label}: stays silent"))
+                baseline.extend(_baseline_cases(spec, signal, threshold, label))
                 continue
             regular.append(_signal_case(spec, signal, threshold, fire, f"{label}: fires after for"))
             regular.append(_signal_case(spec, signal, threshold, calm, f"{label}: stays silent"))
