@@ -12,6 +12,8 @@
   ``Source``: a private registry where a failing source is a metric, never a 500.
 - :mod:`exporters.common.webconfig`: node_exporter's ``web-config.yml`` (TLS,
   bcrypt basic auth).
+- :mod:`exporters.common.exposition`: the text and OpenMetrics rendering of a
+  scrape, a fast path for plain families and prometheus_client otherwise.
 - :mod:`exporters.common.server`: ``MetricsServer`` (``/metrics``, ``/healthz``)
   and ``serve_until_signal``.
 

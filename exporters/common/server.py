@@ -14,7 +14,9 @@ scrape) and knows nothing of the ``web-config.yml`` format. Here:
   deliberately open (liveness probes carry no credentials, and it reveals
   nothing but "the process answers");
 - ``/metrics`` is rendered from the exporter's own registry with content
-  negotiation (text or OpenMetrics) and gzip when the client accepts it;
+  negotiation (text or OpenMetrics; :mod:`exporters.common.exposition` writes
+  the common cases faster, byte for byte the same) and gzip when the client
+  accepts it;
 - ``serve_until_signal`` returns cleanly (exit code 0) on SIGTERM or SIGINT.
 
 Public API: ``DEFAULT_HOST``, ``MetricsServer(registry, host, port, web_config=None,
@@ -37,6 +39,7 @@ from urllib.parse import urlsplit
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder, gzip_accepted
 
+from exporters.common.exposition import render
 from exporters.common.webconfig import WebConfig
 
 log = logging.getLogger(__name__)
@@ -107,7 +110,7 @@ class _Handler(BaseHTTPRequestHandler):
                            {"WWW-Authenticate": 'Basic realm="vigil"'})
                 return
             encoder, content_type = choose_encoder(self.headers.get("Accept", ""))
-            body = encoder(self.server.registry)
+            body = render(self.server.registry, encoder)
             extra = {}
             if gzip_accepted(self.headers.get("Accept-Encoding", "")):
                 body = gzip.compress(body, compresslevel=1)
