@@ -165,7 +165,6 @@ class _Builder:
             e: tuple(_valid_list(targets_in.get(e))) or (f"localhost:{DEFAULT_PORTS[e]}",)
             for e in catalogue.EXPORTERS
         }
-        defaults = self.data.get("reliability") or {}
         return Spec(
             source=self.source,
             name=self.get("name"),
@@ -184,7 +183,7 @@ class _Builder:
             maintenance=windows,
             signals=signals,
             slos=slos,
-            reliability=_valid(defaults),
+            reliability=_valid(self.data.get("reliability") or {}),
         )
 
     # Receivers and routing --------------------------------------------------------

@@ -30,7 +30,8 @@ def _labels(spec: Spec, slo: Slo, **extra: str) -> dict[str, str]:
     return {"slo": slo.name, **dict(sorted(spec.selectors.items())), **extra}
 
 
-def _match(spec: Spec, slo: Slo, **extra: str) -> str:
+def series_matchers(spec: Spec, slo: Slo, **extra: str) -> str:
+    """Matchers of an SLO's recorded series (its name, the selectors, and `extra`)."""
     pairs = {"slo": slo.name, **dict(sorted(spec.selectors.items())), **extra}
     return "{" + ",".join(f'{k}="{escape(v)}"' for k, v in pairs.items()) + "}"
 
@@ -54,24 +55,25 @@ def recording_rules(spec: Spec, slo: Slo) -> list[dict[str, Any]]:
         {"record": "vigil_slo:total:rate5m", "expr": total, "labels": _labels(spec, slo)},
     ]
     budget = units.format_number(round(1 - slo.objective, 12))
+    own = series_matchers(spec, slo)
     for window in windows(slo):
         if window == BASE_WINDOW:
-            ratio = f"vigil_slo:errors:rate5m{_match(spec, slo)} / vigil_slo:total:rate5m{_match(spec, slo)}"
+            ratio = f"vigil_slo:errors:rate5m{own} / vigil_slo:total:rate5m{own}"
         else:
-            ratio = (f"sum_over_time(vigil_slo:errors:rate5m{_match(spec, slo)}[{window}])"
-                     f" / sum_over_time(vigil_slo:total:rate5m{_match(spec, slo)}[{window}])")
+            ratio = (f"sum_over_time(vigil_slo:errors:rate5m{own}[{window}])"
+                     f" / sum_over_time(vigil_slo:total:rate5m{own}[{window}])")
         rules.append({"record": "vigil_slo:error_ratio", "expr": ratio,
                       "labels": _labels(spec, slo, window=window)})
     for window in windows(slo):
         rules.append({
             "record": "vigil_slo:burn_rate",
-            "expr": f"vigil_slo:error_ratio{_match(spec, slo, window=window)} / {budget}",
+            "expr": f"vigil_slo:error_ratio{series_matchers(spec, slo, window=window)} / {budget}",
             "labels": _labels(spec, slo, window=window),
         })
     period = units.format_duration(slo.period)
     rules.append({
         "record": "vigil_slo:error_budget_remaining:ratio",
-        "expr": f"1 - max without (window) (vigil_slo:error_ratio{_match(spec, slo, window=period)})"
+        "expr": f"1 - max without (window) (vigil_slo:error_ratio{series_matchers(spec, slo, window=period)})"
                 f" / {budget}",
         "labels": _labels(spec, slo),
     })
@@ -93,12 +95,12 @@ def alerting_rules(spec: Spec, slo: Slo) -> list[dict[str, Any]]:
         long, short = units.format_duration(window.long), units.format_duration(window.short)
         factor = units.format_number(window.factor)
         expr = (
-            f"vigil_slo:burn_rate{_match(spec, slo, window=long)} > {factor}"
-            f" and ignoring (window) vigil_slo:burn_rate{_match(spec, slo, window=short)} > {factor}"
+            f"vigil_slo:burn_rate{series_matchers(spec, slo, window=long)} > {factor}"
+            f" and ignoring (window) vigil_slo:burn_rate{series_matchers(spec, slo, window=short)} > {factor}"
         )
         if slo.min_rate > 0:
             expr += (f" and ignoring (window) avg_over_time(vigil_slo:total:rate5m"
-                     f"{_match(spec, slo)}[{long}]) >= {units.format_number(slo.min_rate)}")
+                     f"{series_matchers(spec, slo)}[{long}]) >= {units.format_number(slo.min_rate)}")
         severity = spec.severities[window.severity]
         rule: dict[str, Any] = {"alert": f"{name}BudgetBurn", "expr": expr}
         if window.for_:
@@ -122,7 +124,7 @@ def alerting_rules(spec: Spec, slo: Slo) -> list[dict[str, Any]]:
     if exhausted is not None:
         rules.append({
             "alert": f"{name}ErrorBudgetExhausted",
-            "expr": f"vigil_slo:error_budget_remaining:ratio{_match(spec, slo)} <= 0",
+            "expr": f"vigil_slo:error_budget_remaining:ratio{series_matchers(spec, slo)} <= 0",
             "for": "15m",
             "labels": {"severity": exhausted.name, "priority": exhausted.priority,
                        "team": slo.team, "slo": slo.name},

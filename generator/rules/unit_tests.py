@@ -14,6 +14,7 @@ so that a rule that compares the wrong way or with the wrong number fails.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from generator import units
@@ -21,6 +22,8 @@ from generator.model import Severity, Signal, Slo, Spec
 from generator.rules import escalation, signals
 from generator.rules.fixtures import FIXTURES, Context, Series
 from generator.rules.humanize import humanize_value
+from generator.rules.slo import alerting_rules as slo_alerting_rules
+from generator.rules.slo import series_matchers
 from generator.thresholds import ABOVE, ANY, BELOW, BELOW_BASELINE, Threshold
 
 INSTANCE = "test-1:9000"
@@ -129,8 +132,7 @@ def _signal_case(spec: Spec, signal: Signal, threshold: Threshold, value: float,
         "alert_rule_test": [{
             "eval_time": units.format_duration(eval_seconds),
             "alertname": signals.alert_name(signal.name),
-            "exp_alerts": [a for t in [threshold] for a in _expected_for_window(
-                spec, signal, value, t)],
+            "exp_alerts": _expected_for_window(spec, signal, value, threshold),
         }],
     }
 
@@ -142,14 +144,7 @@ def _expected_for_window(spec: Spec, signal: Signal, value: float,
         return _expected(spec, signal, value, value)
     same_window = [t for t in signal.thresholds if (t.window or signals.ANY_WINDOW)
                    == (threshold.window or signals.ANY_WINDOW)]
-    narrowed = _with_thresholds(signal, same_window)
-    return _expected(spec, narrowed, value, value)
-
-
-def _with_thresholds(signal: Signal, chosen: list[Threshold]) -> Signal:
-    from dataclasses import replace
-
-    return replace(signal, thresholds=tuple(chosen))
+    return _expected(spec, replace(signal, thresholds=tuple(same_window)), value, value)
 
 
 def _baseline_case(spec: Spec, signal: Signal, usual: float | None, now: float,
@@ -248,8 +243,6 @@ def signal_tests(spec: Spec) -> tuple[list[dict[str, Any]], list[dict[str, Any]]
 
 def slo_tests(spec: Spec) -> list[dict[str, Any]]:
     """Each SLO against constant traffic with a chosen burn rate, fed as its base recordings."""
-    from generator.rules.slo import _match
-
     tests = []
     for slo in spec.slos.values():
         budget = 1 - slo.objective
@@ -265,7 +258,7 @@ def slo_tests(spec: Spec) -> list[dict[str, Any]]:
                               slo.min_rate / 2))
         for title, burn, rate in scenarios:
             errors = min(burn * budget, 1.0) * rate
-            labels = _match(spec, slo)
+            labels = series_matchers(spec, slo)
             expected = []
             for window in slo.windows:
                 if burn > window.factor and rate >= slo.min_rate and (window.for_ or 0) < eval_seconds:
@@ -288,12 +281,10 @@ def slo_tests(spec: Spec) -> list[dict[str, Any]]:
 
 def _exhausted_check(spec: Spec, slo: Slo, burn: float, eval_seconds: float) -> dict[str, Any]:
     """Burning faster than 1x since the start of the period spends the budget: remaining 1 - burn."""
-    from generator.rules.slo import alerting_rules
-
     name = f"{signals.alert_name(slo.name)}ErrorBudgetExhausted"
     expected = []
     if burn > 1:
-        rule = next(r for r in alerting_rules(spec, slo) if r["alert"] == name)
+        rule = next(r for r in slo_alerting_rules(spec, slo) if r["alert"] == name)
         annotations = dict(rule["annotations"])
         annotations["description"] = annotations["description"].replace(
             "{{ $value | humanizePercentage }}", humanize_value("ratio", 1 - burn))
@@ -304,10 +295,8 @@ def _exhausted_check(spec: Spec, slo: Slo, burn: float, eval_seconds: float) -> 
 
 
 def _slo_expected(spec: Spec, slo: Slo, window: Any, burn: float) -> dict[str, Any]:
-    from generator.rules.slo import alerting_rules
-
     long, short = units.format_duration(window.long), units.format_duration(window.short)
-    rule = next(r for r in alerting_rules(spec, slo)
+    rule = next(r for r in slo_alerting_rules(spec, slo)
                 if r["labels"].get("long_window") == long and r["labels"].get("short_window") == short)
     annotations = dict(rule["annotations"])
     annotations["description"] = annotations["description"].replace(
