@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from generator import catalogue, thresholds, units
+from generator import catalogue, locate, thresholds, units
 from generator.model import (
     BurnWindow,
     EmailSettings,
@@ -64,10 +64,18 @@ class SpecError(Exception):
         super().__init__(self.render())
 
     def render(self) -> str:
-        return "\n".join(
-            f"{self.source}: {p.path}: {p.message}" if p.path else f"{self.source}: {p.message}"
-            for p in self.problems
-        )
+        """`file:line: path: message` per problem; the line where the file has the key."""
+        try:
+            found = locate.lines(Path(self.source).read_text(encoding="utf-8"))
+        except OSError:
+            found = {}
+        located = [(locate.line_of(found, p.path) if p.path else None, p) for p in self.problems]
+        rendered = []
+        for line, problem in sorted(located, key=lambda item: item[0] or 0):
+            where = f"{self.source}:{line}" if line else f"{self.source}"
+            rendered.append(f"{where}: {problem.path}: {problem.message}" if problem.path
+                            else f"{where}: {problem.message}")
+        return "\n".join(rendered)
 
 
 def load_spec(path: Path) -> Spec:

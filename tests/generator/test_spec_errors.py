@@ -6,6 +6,7 @@ spec and breaks one thing.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -107,7 +108,8 @@ def test_invalid_spec_message(write_spec, change, message):
     path = write_spec(change)
     with pytest.raises(SpecError) as err:
         load_spec(path)
-    assert err.value.render() == f"{path}: {message}"
+    assert re.fullmatch(rf"{re.escape(str(path))}:\d+: {re.escape(message)}", err.value.render()), \
+        err.value.render()
 
 
 def test_all_errors_are_reported_in_one_run(write_spec):
@@ -142,8 +144,34 @@ def test_cli_exits_non_zero_and_leaves_outputs_untouched(write_spec, tmp_path):
     result = subprocess.run([*vigil, "generate", "--spec", str(bad), "--out", str(out)],
                             cwd=root, capture_output=True, text=True)
     assert result.returncode == 1
-    assert (f"{bad}: signals.cpu_usage.warning: expected a ratio threshold such as \"80%\", "
-            "got '100ms'") in result.stderr
+    assert re.search(rf"{re.escape(str(bad))}:\d+: signals\.cpu_usage\.warning: expected a ratio "
+                     r"threshold such as \"80%\", got '100ms'", result.stderr), result.stderr
     assert "nothing was written" in result.stderr
     after = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert after == before
+
+
+def test_errors_point_at_the_line_of_the_key(tmp_path):
+    path = tmp_path / "spec.yaml"
+    path.write_text(
+        "version: 1\n"
+        "severities:\n"
+        "  warning:\n"
+        "    priority: P2\n"
+        "    channels: [slack]\n"
+        "    recipients: [team]\n"
+        "receivers:\n"
+        "  team:\n"
+        "    slack: {webhook_url: {env: SLACK_URL}}\n"
+        "signals:\n"
+        "  memory_usage:\n"
+        "    warning: 85%\n"
+        "  cpu_usage:\n"
+        "    for: 5m\n"
+        "    warning: 80 percent\n"
+    )
+    with pytest.raises(SpecError) as err:
+        load_spec(path)
+    assert err.value.render() == (
+        f"{path}:15: signals.cpu_usage.warning: expected a ratio threshold such as \"80%\", "
+        "got '80 percent'")
