@@ -14,9 +14,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import promql_parser
 import yaml
 
-from generator import catalogue, locate, thresholds, units
+from generator import catalogue, locate, promql, thresholds, units
 from generator.model import (
     BurnWindow,
     EmailSettings,
@@ -385,6 +386,7 @@ class _Builder:
             self.problem(join(path, "unit"), "a custom signal needs a unit")
             return None
         expr = body["expr"]
+        self._check_promql(join(path, "expr"), expr)
         if body["unit"] == "events" and "$window" not in expr:
             self.problem(join(path, "expr"), "an events signal needs `$window` in "
                          "increase(...[$window]) so `5/h` can set the range")
@@ -396,6 +398,14 @@ class _Builder:
             exporter=body.get("exporter"), by=tuple(_valid_list(body.get("by"))),
             direction="<" if body.get("direction") == "below" else ">",
         )
+
+    def _check_promql(self, path: str, template: str) -> None:
+        """A typo in a custom expression must fail here, not in Prometheus at 3 a.m."""
+        expr = promql.render(template, 'job="vigil"', "5m")
+        try:
+            promql_parser.parse(expr)
+        except ValueError as err:
+            self.problem(path, f"expected a PromQL expression: {err}")
 
     def _check_threshold_order(self, path: str, parsed: list[thresholds.Threshold],
                                severities: dict[str, Severity]) -> None:
@@ -423,6 +433,8 @@ class _Builder:
             if objective in (None, INVALID) or "total" not in sli:
                 continue
             for key in ("error", "good", "total"):
+                if key in sli:
+                    self._check_promql(join(join(path, "sli"), key), sli[key])
                 if key in sli and "$window" not in sli[key]:
                     self.problem(join(join(path, "sli"), key),
                                  "expected a `$window` placeholder in the range, e.g. "
