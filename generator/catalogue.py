@@ -161,6 +161,16 @@ _BUILTIN: tuple[SignalDefinition, ...] = (
                 "or attack) and that capacity keeps up.",
     ),
     _sig(
+        name="served_certificate_expiry", title="TLS certificate expiry (served)", unit="seconds",
+        exporter="http", dashboard="application", by=("instance", "target"), direction="<",
+        expr="min by (instance, target) "
+             "(vigil_http_probe_tls_certificate_expiry_timestamp_seconds{$sel}) - time()",
+        description="Time left before the certificate served at each probed HTTPS URL expires "
+                    "(the application's own endpoints and the third-party APIs it depends on).",
+        runbook="Renew and deploy the certificate of our own endpoints; for a third-party API, "
+                "tell the vendor and check that its new certificate chains to a trusted root.",
+    ),
+    _sig(
         name="active_users", title="Active users", unit="count", exporter="sql",
         dashboard="application", by=(),
         expr="max(vigil_business_active_users{$sel})",

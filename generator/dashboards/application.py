@@ -6,7 +6,6 @@ from typing import Any
 
 from generator.dashboards.context import Context, target
 from generator.dashboards.domain import signal_dashboard
-from generator.dashboards.panels.bargauge import bargauge
 from generator.dashboards.panels.row import row
 from generator.dashboards.panels.stat import stat
 from generator.dashboards.panels.timeseries import timeseries
@@ -60,15 +59,6 @@ def _extras(ctx: Context) -> list[Any]:
             targets=[target(q("max by (target) (vigil_http_probe_duration_seconds{$sel})", EXPORTER),
                             "A", "{{target}}")],
             minimum=0,
-        ),
-        bargauge(
-            id=ctx.ids(), title="TLS certificate expiry (probed)", unit="s", grid=ctx.place(24, 6),
-            description="Time left before the certificate served at each probed HTTPS URL "
-                        "expires. Certificate files on hosts are alerted on by the TLS "
-                        "certificate expiry signal (Infrastructure).",
-            targets=[target(q("min by (target) (vigil_http_probe_tls_certificate_expiry_timestamp_seconds"
-                              "{$sel}) - time()", EXPORTER), "A", "{{target}}", instant=True)],
-            minimum=None,
         ),
     ]
 

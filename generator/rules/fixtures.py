@@ -67,6 +67,9 @@ FIXTURES: dict[str, tuple[Callable[[Context], list[Series]], dict[str, str]]] = 
                                                 {"path": "/etc/ssl/site.pem"},
                                                 c.eval_seconds + c.value, c)],
                                {"path": "/etc/ssl/site.pem"}),
+    "served_certificate_expiry": (lambda c: [gauge(
+        "vigil_http_probe_tls_certificate_expiry_timestamp_seconds", {"target": "https://shop.example/"},
+        c.eval_seconds + c.value, c)], {"target": "https://shop.example/"}),
     "response_time": (lambda c: [
         counter("vigil_http_request_duration_seconds_bucket", {**REQUEST, "le": _n(c.value / 0.95)},
                 60, c),
