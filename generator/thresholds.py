@@ -43,6 +43,12 @@ class Threshold:
     text: str  # as written in the spec, for people
     window: float | None = None  # seconds, for counted events (`5/h` → 3600)
 
+    @property
+    def comparable(self) -> float:
+        """The value on a scale shared by every threshold of a signal: counted events
+        over different windows (`100/h`, `20/m`) compare as rates."""
+        return self.value / self.window if self.window else self.value
+
     def comparator(self) -> str:
         return {ABOVE: ">", BELOW: "<", ANY: ">", BELOW_BASELINE: "<"}[self.kind]
 
@@ -110,10 +116,8 @@ def strictness_order(first: Threshold, second: Threshold) -> bool:
     For an `above` signal a lower threshold fires first; for a `below` signal a higher
     one does. Used to reject a warning that is stricter than the critical threshold.
     """
-    if first.kind in {ANY} or second.kind in {ANY}:
+    if ANY in (first.kind, second.kind):
         return True
-    if first.kind == BELOW_BASELINE:
-        return first.value <= second.value
-    if first.kind == ABOVE:
-        return first.value <= second.value
-    return first.value >= second.value
+    if first.kind in (ABOVE, BELOW_BASELINE):
+        return first.comparable <= second.comparable
+    return first.comparable >= second.comparable

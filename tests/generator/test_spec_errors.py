@@ -55,6 +55,10 @@ CASES = [
     ("below signal, contradictory", _set("signals.tls_certificate_expiry.warning", "3d"),
      "signals.tls_certificate_expiry.warning: 3d would fire after the critical threshold 7d; "
      "expected warning to be less strict than critical"),
+    ("counted events compared as rates",
+     _set("signals.failed_logins", {"warning": "20/m", "critical": "100/h"}),
+     "signals.failed_logins.warning: 20/m would fire after the critical threshold 100/h; expected "
+     "warning to be less strict than critical"),
     ("objective of 100%", _set("slos.availability.objective", "100%"),
      "slos.availability.objective: expected a percentage above 0% and below 100%"),
     ("objective above 100%", _set("slos.latency.objective", "120%"),
