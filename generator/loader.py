@@ -52,10 +52,6 @@ DEFAULT_BURN_WINDOWS = (
 )
 
 
-# libyaml's parser where PyYAML has it: same documents, a fraction of the time.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 class SpecError(Exception):
     """A spec that cannot be used, with every problem found in it."""
 
@@ -98,7 +94,7 @@ def _read_yaml(path: Path) -> Any:
     except OSError as err:
         raise SpecError(path, [Problem("", f"cannot read the spec: {err.strerror}")]) from None
     try:
-        return yaml.load(text, Loader=_LOADER)
+        return yaml.load(text, Loader=locate.SAFE_LOADER)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""

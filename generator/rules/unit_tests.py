@@ -84,14 +84,14 @@ def _alert_labels(spec: Spec, signal: Signal, threshold: Threshold) -> dict[str,
     return labels
 
 
-def _expected(spec: Spec, signal: Signal, value: float, shown: float) -> list[dict[str, Any]]:
-    """Alerts raised when the signal reads `value` (`shown` is what `$value` renders)."""
+def _expected(spec: Spec, signal: Signal, value: float) -> list[dict[str, Any]]:
+    """Alerts raised when the signal reads `value` (which is also what `$value` renders)."""
     expected = []
     for threshold in signal.thresholds:
         if not crosses(threshold, value):
             continue
         labels = _alert_labels(spec, signal, threshold)
-        text = humanize_value(signal.definition.unit, shown)
+        text = humanize_value(signal.definition.unit, value)
         expected.append({
             "exp_labels": labels,
             "exp_annotations": signals.annotations(spec, signal, threshold, text,
@@ -141,10 +141,10 @@ def _expected_for_window(spec: Spec, signal: Signal, value: float,
                          threshold: Threshold) -> list[dict[str, Any]]:
     """Events thresholds with different windows see the same counter differently."""
     if not signal.definition.is_counter:
-        return _expected(spec, signal, value, value)
+        return _expected(spec, signal, value)
     same_window = [t for t in signal.thresholds if (t.window or signals.ANY_WINDOW)
                    == (threshold.window or signals.ANY_WINDOW)]
-    return _expected(spec, replace(signal, thresholds=tuple(same_window)), value, value)
+    return _expected(spec, replace(signal, thresholds=tuple(same_window)), value)
 
 
 def _baseline_case(spec: Spec, signal: Signal, usual: float | None, now: float,
@@ -344,7 +344,7 @@ def _escalation_check(spec: Spec, signal: Signal, value: float, severity: Severi
                       at: float) -> dict[str, Any]:
     """At time `at`, every level whose delay has passed since the alert fired is raised."""
     fires_at = signal.for_
-    original = [a for a in _expected(spec, signal, value, value)
+    original = [a for a in _expected(spec, signal, value)
                 if a["exp_labels"]["severity"] == severity.name]
     rules = {r["labels"]["escalation_level"]: r for g in escalation.groups(spec) for r in g["rules"]
              if r["labels"]["severity"] == severity.name}
