@@ -26,6 +26,12 @@ Building an exporter (what each ``exporters.<name>.build`` returns)::
   sources or tasks (one task per probe target, say) are merged into one.
 - ``Exporter.start()`` starts the tasks, ``Exporter.stop()`` stops them;
   ``on_stop`` callbacks release resources (connections, file handles).
+- Output is bounded (:func:`exporters.common.exposition.bound_families`):
+  label values longer than ``MAX_LABEL_VALUE_LENGTH`` are shortened and
+  families beyond ``max_response_bytes`` (default 8 MiB) left out, counted in
+  ``<prefix>_exposition_label_values_truncated_total`` and
+  ``<prefix>_exposition_samples_dropped_total`` and logged (rate-limited).
+  The self-metrics are added after that bound, so they are always served.
 - ``Source(..., self_metrics=False)`` hides a source from the collector
   self-metrics (for a source that only renders state a task maintains, whose
   health the task already reports).
@@ -34,14 +40,23 @@ Building an exporter (what each ``exporters.<name>.build`` returns)::
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry
+from prometheus_client.core import CounterMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
+from exporters.common.exposition import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    MAX_LABEL_VALUE_LENGTH,
+    Cuts,
+    bound_families,
+)
+from exporters.common.ratelog import RateLimitedLog
 from exporters.common.selfmetrics import (
     CollectorStatus,
     build_info_family,
@@ -71,6 +86,7 @@ class Exporter:
         tasks: Sequence[PeriodicTask] = (),
         *,
         on_stop: Sequence[Callable[[], None]] = (),
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         names = [s.name for s in sources] + [t.name for t in tasks]
         duplicates = sorted({n for n in names if names.count(n) > 1})
@@ -80,6 +96,11 @@ class Exporter:
         self.sources = list(sources)
         self.tasks = list(tasks)
         self.on_stop = list(on_stop)
+        self.max_response_bytes = max_response_bytes
+        self._cut_lock = threading.Lock()
+        self._label_values_truncated = 0
+        self._samples_dropped = 0
+        self._ratelog = RateLimitedLog(log)
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(_ExporterCollector(self))
 
@@ -110,9 +131,33 @@ class Exporter:
             families.extend(state.metrics)
             if state.ran:
                 statuses.append(CollectorStatus(task.name, state.success, state.duration))
+        families, cuts = bound_families(merge_families(families), self.max_response_bytes)
+        families.extend(self._cut_families(cuts))
         families.extend(collector_families(self.prefix, statuses))
         families.append(build_info_family(self.prefix))
-        return merge_families(families)
+        return families
+
+    def _cut_families(self, cuts: Cuts) -> list[Metric]:
+        """The two counters of what output bounds cut, this scrape's cuts included."""
+        with self._cut_lock:
+            self._label_values_truncated += cuts.label_values
+            self._samples_dropped += cuts.samples_dropped
+            truncated, dropped = self._label_values_truncated, self._samples_dropped
+        if cuts:
+            self._ratelog.warning(
+                "cut", "scrape output cut: %d label values longer than %d characters shortened "
+                "(first: %s), %d samples beyond the %d-byte response limit left out (from %s on)",
+                cuts.label_values, MAX_LABEL_VALUE_LENGTH, cuts.first_truncated or "none",
+                cuts.samples_dropped, self.max_response_bytes, cuts.first_dropped or "none")
+        label_values = CounterMetricFamily(
+            f"{self.prefix}_exposition_label_values_truncated",
+            f"Label values longer than {MAX_LABEL_VALUE_LENGTH} characters that were shortened, "
+            "summed over scrapes.", value=truncated)
+        samples = CounterMetricFamily(
+            f"{self.prefix}_exposition_samples_dropped",
+            "Samples left out of scrapes because the response would have exceeded "
+            f"{self.max_response_bytes} bytes, summed over scrapes.", value=dropped)
+        return [label_values, samples]
 
 
 def merge_families(families: Iterable[Metric]) -> list[Metric]:

@@ -11,14 +11,37 @@ unusual type or name, a suffix sample such as ``_created``, an escaping or
 version other than the defaults Prometheus negotiates) goes to
 prometheus_client's own encoder, so the output never differs.
 
+Bounded output: whatever a source returns (a SQL query's 1 MB label
+values, a million rows) must not turn one scrape into a 50 MB response and
+hundreds of MiB of memory. ``bound_families`` is applied by every
+:class:`~exporters.common.exporter.Exporter` before rendering:
+
+- a label value longer than ``MAX_LABEL_VALUE_LENGTH`` characters is cut to
+  that length, its last 13 characters replaced by ``~`` and 12 hex digits of
+  its SHA-256 (``cap_label_value``), so two long values that share a prefix
+  stay two series;
+- families are kept whole, in order, until the estimated exposition would
+  exceed ``max_bytes`` (``DEFAULT_MAX_RESPONSE_BYTES``); that family and the
+  ones after it are left out (a family is never cut in the middle: half a
+  histogram is worse than none).
+
+``Cuts`` says what was cut; the exporter counts it in
+``<prefix>_exposition_label_values_truncated_total`` and
+``<prefix>_exposition_samples_dropped_total`` and logs a rate-limited warning.
+
 Public API: ``render(registry, encoder) -> bytes`` where ``encoder`` is what
-``prometheus_client.exposition.choose_encoder`` returned.
+``prometheus_client.exposition.choose_encoder`` returned;
+``MAX_LABEL_VALUE_LENGTH``, ``DEFAULT_MAX_RESPONSE_BYTES``,
+``cap_label_value(value) -> str``, ``bound_families(families, max_bytes) ->
+(families, Cuts)``, ``Cuts``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from functools import partial
 
 from prometheus_client.exposition import generate_latest as text_generate_latest
@@ -33,6 +56,82 @@ _LEGACY_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _FAST_TYPES = frozenset({"counter", "gauge", "histogram"})
 _OM_SUFFIXES = ("_created", "_gsum", "_gcount")
 _plain_names: dict[str, bool] = {}  # name -> needs no escaping in either format
+
+MAX_LABEL_VALUE_LENGTH = 1024  # characters
+DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024
+_HASH_SUFFIX = 12  # hex digits after "~"
+_SAMPLE_OVERHEAD = 32  # value, braces, quotes, newline: a generous estimate
+
+
+def cap_label_value(value: str) -> str:
+    """``value``, or a ``MAX_LABEL_VALUE_LENGTH``-character form of it that stays distinct."""
+    if len(value) <= MAX_LABEL_VALUE_LENGTH:
+        return value
+    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:_HASH_SUFFIX]
+    return f"{value[:MAX_LABEL_VALUE_LENGTH - _HASH_SUFFIX - 1]}~{digest}"
+
+
+@dataclass
+class Cuts:
+    """What ``bound_families`` cut from one scrape."""
+
+    label_values: int = 0
+    samples_dropped: int = 0
+    first_truncated: str | None = None  # "metric{label}" of the first cut value
+    first_dropped: str | None = None  # the first family left out
+
+    def __bool__(self) -> bool:
+        return bool(self.label_values or self.first_dropped)
+
+
+def _capped(metric: Metric, cuts: Cuts) -> Metric:
+    """``metric`` itself, or a copy with long label values cut (stored results are shared)."""
+    samples = metric.samples
+    index = next((i for i, sample in enumerate(samples)
+                  if any(len(v) > MAX_LABEL_VALUE_LENGTH for v in sample.labels.values())), None)
+    if index is None:
+        return metric
+    copy = Metric(metric.name, metric.documentation, metric.type, metric.unit)
+    copy.samples = list(samples[:index])
+    for sample in samples[index:]:
+        labels = sample.labels
+        long = [k for k, v in labels.items() if len(v) > MAX_LABEL_VALUE_LENGTH]
+        if long:
+            cuts.label_values += len(long)
+            if cuts.first_truncated is None:
+                cuts.first_truncated = f"{metric.name}{{{long[0]}}}"
+            labels = {k: cap_label_value(v) for k, v in labels.items()}
+            sample = sample._replace(labels=labels)
+        copy.samples.append(sample)
+    return copy
+
+
+def _estimate(metric: Metric) -> int:
+    size = 2 * len(metric.name) + len(metric.documentation) + 32
+    for sample in metric.samples:
+        size += len(sample.name) + _SAMPLE_OVERHEAD
+        for key, value in sample.labels.items():
+            size += len(key) + len(value) + 4
+    return size
+
+
+def bound_families(
+    families: Sequence[Metric], max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+) -> tuple[list[Metric], Cuts]:
+    """``families`` with long label values cut and whole families beyond ``max_bytes`` left out."""
+    cuts = Cuts()
+    kept: list[Metric] = []
+    total = 0
+    for metric in families:
+        if cuts.first_dropped is None:
+            metric = _capped(metric, cuts)
+            total += _estimate(metric)
+            if total <= max_bytes:
+                kept.append(metric)
+                continue
+            cuts.first_dropped = metric.name
+        cuts.samples_dropped += len(metric.samples)
+    return kept, cuts
 
 
 def _plain(name: str) -> bool:
@@ -124,4 +223,5 @@ def render(registry: Collector, encoder: Encoder) -> bytes:
     return body if body is not None else encoder(_Collected(families))
 
 
-__all__ = ["render"]
+__all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "MAX_LABEL_VALUE_LENGTH", "Cuts", "bound_families",
+           "cap_label_value", "render"]
