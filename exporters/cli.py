@@ -28,7 +28,8 @@ from dataclasses import dataclass
 
 from exporters.common.config import ConfigError, load_config, parse_address
 from exporters.common.exporter import Exporter
-from exporters.common.server import MetricsServer, serve_until_signal
+from exporters.common.exposition import DEFAULT_MAX_RESPONSE_BYTES
+from exporters.common.server import MetricsServer, ServerLimits, serve_until_signal
 from exporters.common.webconfig import WebConfig, load_web_config
 
 log = logging.getLogger("vigil.exporter")
@@ -62,6 +63,22 @@ def _parser() -> argparse.ArgumentParser:
         "--web.config.file", dest="web_config_file", default=None,
         help="web-config.yml with TLS and basic auth settings (node_exporter format)",
     )
+    defaults = ServerLimits()
+    parser.add_argument(
+        "--web.max-connections", dest="max_connections", type=int,
+        default=defaults.max_connections,
+        help="most client connections open at once (lowered to fit RLIMIT_NOFILE)",
+    )
+    parser.add_argument(
+        "--web.request-timeout", dest="request_timeout", type=float,
+        default=defaults.request_timeout,
+        help="seconds a client has for its TLS handshake and whole request head",
+    )
+    parser.add_argument(
+        "--web.max-response-bytes", dest="max_response_bytes", type=int,
+        default=DEFAULT_MAX_RESPONSE_BYTES,
+        help="largest /metrics page; families beyond it are left out and counted",
+    )
     parser.add_argument(
         "--log-level", default="info", choices=["debug", "info", "warning", "error"],
     )
@@ -93,13 +110,23 @@ def main(argv: Sequence[str]) -> int:
             host, port = parse_address(listen, default_host="0.0.0.0")
         except ValueError as exc:
             raise ConfigError("--web.listen-address", "", str(exc)) from None
+        for flag, value, low, high in [
+            ("--web.max-connections", args.max_connections, 1, 1_000_000),
+            ("--web.request-timeout", args.request_timeout, 0.01, 3600),
+            ("--web.max-response-bytes", args.max_response_bytes, 65536, 1024**3),
+        ]:
+            if not low <= value <= high:  # NaN fails too
+                raise ConfigError(flag, "", f"expected {low:g} to {high:g}, got {value:g}")
+        limits = ServerLimits(max_connections=args.max_connections,
+                              request_timeout=args.request_timeout)
         web_config = load_web_config(args.web_config_file) if args.web_config_file else WebConfig()
         exporter = build_exporter(args.name, args.config)
+        exporter.max_response_bytes = args.max_response_bytes
     except ConfigError as exc:
         print(f"vigil exporter {args.name}: config error: {exc}", file=sys.stderr)
         return 2
     try:
-        server = MetricsServer(exporter.registry, host, port, web_config)
+        server = MetricsServer(exporter.registry, host, port, web_config, limits=limits)
     except OSError as exc:
         print(f"vigil exporter {args.name}: cannot listen on {listen}: {exc}", file=sys.stderr)
         return 1

@@ -21,22 +21,48 @@ format); Vigil's exporters accept the same file unchanged::
 ``RequestClientCert``/``RequireAnyClientCert`` (accept unverified client
 certificates) have no safe equivalent in Python's ``ssl`` and are refused.
 
-bcrypt is deliberately slow (~50-250 ms per check); ``BasicAuth`` remembers
-credentials that verified once (keyed by a SHA-256 of user, password and
-hash, never the password itself) so a 15 s scrape interval does not pay it
-every time. Failed attempts are never cached.
+bcrypt is deliberately slow (~50-250 ms of CPU per check), so a flood of
+wrong passwords could starve scrapes. ``BasicAuth`` bounds that work the way
+Go's exporter-toolkit does, and a little further:
 
-Public API: ``WebConfig``, ``load_web_config(path) -> WebConfig``, ``BasicAuth``.
+- credentials that verified are remembered (keyed by a SHA-256 of user,
+  password and hash, never the password itself), so Prometheus pays bcrypt
+  once, not every 15 s; this set only holds working credentials, so a flood
+  cannot push Prometheus' entry out;
+- failed attempts are remembered too, in a separate bounded LRU, so
+  repeating a wrong password costs a hash lookup;
+- at most ``max_concurrent_checks`` bcrypt checks run at once (default 1,
+  as exporter-toolkit's mutex) and at most ``max_waiting_checks`` more may
+  wait for one; beyond that ``verify`` answers ``AuthResult.BUSY`` at once
+  (the server replies 429), so new, unknown credentials can occupy at most
+  a few workers and the rest keep serving scrapes whose credentials are known.
+
+Passwords longer than 72 bytes: bcrypt only ever uses the first 72 bytes.
+Go's exporter-toolkit (golang.org/x/crypto ``bcrypt.CompareHashAndPassword``,
+v0.14 in the toolkit's go.mod; later x/crypto releases added
+``ErrPasswordTooLong`` to ``GenerateFromPassword`` only, not to the
+comparison) compares those 72 bytes and ignores the rest, whereas Python's
+``bcrypt`` 5 raises ``ValueError``. Vigil does what Go does, so the same
+hash and password work the same with node_exporter and with Vigil: the first
+72 bytes are compared, the answer is 200 or 401 (never a dropped
+connection), and a rate-limited warning names the user (never the password).
+
+Public API: ``WebConfig``, ``load_web_config(path) -> WebConfig``, ``BasicAuth``
+(``.verify(header) -> AuthResult``, ``.check(header) -> bool``), ``AuthResult``,
+``BCRYPT_MAX_PASSWORD_BYTES``.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import enum
 import hashlib
+import logging
 import re
 import ssl
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -44,6 +70,7 @@ from pathlib import Path
 import bcrypt
 
 from exporters.common.config import ConfigError, ConfigNode, load_config
+from exporters.common.ratelog import RateLimitedLog
 
 _BCRYPT_HASH = re.compile(r"^\$2[abxy]?\$\d{2}\$[./A-Za-z0-9]{53}$")
 _TLS_VERSIONS = {
@@ -57,7 +84,17 @@ _CLIENT_AUTH = {
     "VerifyClientCertIfGiven": ssl.CERT_OPTIONAL,
     "RequireAndVerifyClientCert": ssl.CERT_REQUIRED,
 }
-_CACHE_LIMIT = 1024
+BCRYPT_MAX_PASSWORD_BYTES = 72  # bcrypt ignores everything after this
+_VERIFIED_LIMIT = 64  # working credentials: a handful of scrapers
+_FAILED_LIMIT = 4096  # wrong ones, least recently seen forgotten first
+
+log = logging.getLogger(__name__)
+
+
+class AuthResult(enum.Enum):
+    OK = "ok"
+    DENIED = "denied"
+    BUSY = "busy"  # too many bcrypt checks already running or waiting
 
 
 @cache
@@ -67,38 +104,71 @@ def _dummy_hash() -> bytes:
 
 
 class BasicAuth:
-    """Check ``Authorization: Basic`` headers against bcrypt hashes, caching successes."""
+    """Check ``Authorization: Basic`` headers against bcrypt hashes; see the module docstring."""
 
-    def __init__(self, users: dict[str, bytes]) -> None:
+    def __init__(
+        self, users: dict[str, bytes], max_concurrent_checks: int = 1,
+        max_waiting_checks: int = 2,
+    ) -> None:
         self.users = users
         self._verified: set[bytes] = set()
+        self._failed: OrderedDict[bytes, None] = OrderedDict()
         self._lock = threading.Lock()
+        self._admission = threading.BoundedSemaphore(max_concurrent_checks + max_waiting_checks)
+        self._running = threading.BoundedSemaphore(max_concurrent_checks)
+        self._ratelog = RateLimitedLog(log)
 
     def check(self, header: str | None) -> bool:
+        """True when ``header`` carries valid credentials (waits for a bcrypt slot if need be)."""
+        return self._verify(header, block=True) is AuthResult.OK
+
+    def verify(self, header: str | None) -> AuthResult:
+        """``OK``, ``DENIED``, or ``BUSY`` when bcrypt work is saturated by other requests."""
+        return self._verify(header, block=False)
+
+    def _verify(self, header: str | None, block: bool) -> AuthResult:
         if not header or header[:6].lower() != "basic ":
-            return False
+            return AuthResult.DENIED
         try:
             decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
-            return False
+            return AuthResult.DENIED
         user, sep, password = decoded.partition(":")
         if not sep:
-            return False
+            return AuthResult.DENIED
         hashed = self.users.get(user)
-        key = hashlib.sha256(
-            b"\0".join([user.encode(), password.encode(), hashed or b""])
-        ).digest()
+        secret = password.encode()
+        key = hashlib.sha256(b"\0".join([user.encode(), secret, hashed or b""])).digest()
         with self._lock:
             if key in self._verified:
-                return hashed is not None
-        ok = bcrypt.checkpw(password.encode(), hashed or _dummy_hash())
-        if ok and hashed is not None:
-            with self._lock:
-                if len(self._verified) >= _CACHE_LIMIT:
+                return AuthResult.OK
+            if key in self._failed:
+                self._failed.move_to_end(key)
+                return AuthResult.DENIED
+        if len(secret) > BCRYPT_MAX_PASSWORD_BYTES:
+            self._ratelog.warning(
+                "long-password",
+                "basic auth: user %r sent a password longer than %d bytes; as Go's "
+                "exporter-toolkit does, only its first %d bytes are compared",
+                user[:64], BCRYPT_MAX_PASSWORD_BYTES, BCRYPT_MAX_PASSWORD_BYTES)
+            secret = secret[:BCRYPT_MAX_PASSWORD_BYTES]
+        if not self._admission.acquire(blocking=block):
+            return AuthResult.BUSY
+        try:
+            with self._running:
+                ok = bcrypt.checkpw(secret, hashed or _dummy_hash()) and hashed is not None
+        finally:
+            self._admission.release()
+        with self._lock:
+            if ok:
+                if len(self._verified) >= _VERIFIED_LIMIT:
                     self._verified.clear()
                 self._verified.add(key)
-            return True
-        return False
+            else:
+                self._failed[key] = None
+                if len(self._failed) > _FAILED_LIMIT:
+                    self._failed.popitem(last=False)
+        return AuthResult.OK if ok else AuthResult.DENIED
 
 
 @dataclass
@@ -176,4 +246,5 @@ def _tls_version(node: ConfigNode, key: str, default: ssl.TLSVersion) -> ssl.TLS
     return _TLS_VERSIONS[name]
 
 
-__all__ = ["BasicAuth", "ConfigError", "WebConfig", "load_web_config"]
+__all__ = ["BCRYPT_MAX_PASSWORD_BYTES", "AuthResult", "BasicAuth", "ConfigError", "WebConfig",
+           "load_web_config"]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import gzip
+import logging
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,8 +20,8 @@ from prometheus_client.core import GaugeMetricFamily
 from exporters.common import webconfig
 from exporters.common.config import ConfigError
 from exporters.common.exporter import Exporter, Source
-from exporters.common.server import MetricsServer
-from exporters.common.webconfig import BasicAuth, WebConfig, load_web_config
+from exporters.common.server import MetricsServer, ServerLimits
+from exporters.common.webconfig import AuthResult, BasicAuth, WebConfig, load_web_config
 
 PASSWORD = "s3cret-scrape"
 HASH = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds=4)).decode()
@@ -125,18 +127,74 @@ def test_basic_auth(serve, scrape, tmp_path: Path) -> None:
     assert requests.get(server.url + "/healthz", timeout=5).status_code == 200
 
 
-def test_basic_auth_caches_only_successes(monkeypatch: pytest.MonkeyPatch) -> None:
+def _counting_checkpw(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    calls: list[int] = []
+    real = bcrypt.checkpw
+    monkeypatch.setattr(webconfig.bcrypt, "checkpw", lambda *a: calls.append(1) or real(*a))
+    return calls
+
+
+def test_basic_auth_remembers_successes_and_failures(monkeypatch: pytest.MonkeyPatch) -> None:
     auth = BasicAuth({"prometheus": HASH.encode()})
     header = requests.auth._basic_auth_str("prometheus", PASSWORD)
     wrong = requests.auth._basic_auth_str("prometheus", "wrong")
-    assert auth.check(header)
-    assert not auth.check(wrong)
-    calls = []
-    real = bcrypt.checkpw
-    monkeypatch.setattr(webconfig.bcrypt, "checkpw", lambda *a: calls.append(1) or real(*a))
-    assert auth.check(header) and calls == []  # served from the cache
-    assert not auth.check(wrong) and calls == [1]  # a failure is verified every time
+    calls = _counting_checkpw(monkeypatch)
+    assert auth.check(header) and not auth.check(wrong) and calls == [1, 1]
+    assert auth.check(header) and not auth.check(wrong) and calls == [1, 1]  # both remembered
     assert not auth.check("Basic !!!") and not auth.check("Bearer x") and not auth.check(None)
+    # thousands of distinct wrong passwords cannot push the working one out
+    for n in range(5000):
+        auth._failed[bytes(str(n), "ascii")] = None
+    assert auth.verify(header) is AuthResult.OK and calls == [1, 1]
+
+
+def test_bcrypt_work_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """While bcrypt is saturated, new credentials get BUSY at once; known ones still pass."""
+    auth = BasicAuth({"prometheus": HASH.encode()}, max_concurrent_checks=1, max_waiting_checks=2)
+    good = requests.auth._basic_auth_str("prometheus", PASSWORD)
+    assert auth.verify(good) is AuthResult.OK
+    release = threading.Event()
+    entered = threading.Semaphore(0)
+    real = bcrypt.checkpw
+
+    def slow(password: bytes, hashed: bytes) -> bool:
+        entered.release()
+        release.wait(10)
+        return real(password, hashed)
+
+    monkeypatch.setattr(webconfig.bcrypt, "checkpw", slow)
+    with ThreadPoolExecutor(3) as pool:
+        pending = [pool.submit(auth.verify, requests.auth._basic_auth_str("prometheus", f"w{n}"))
+                   for n in range(3)]
+        assert entered.acquire(timeout=5)  # one runs, two wait
+        deadline = time.monotonic() + 5
+        while auth._admission._value and time.monotonic() < deadline:
+            time.sleep(0.01)
+        flood = requests.auth._basic_auth_str("prometheus", "w-next")
+        assert auth.verify(flood) is AuthResult.BUSY
+        assert auth.verify(good) is AuthResult.OK  # remembered: no bcrypt needed
+        release.set()
+        assert [f.result(timeout=10) for f in pending] == [AuthResult.DENIED] * 3
+
+
+def test_password_longer_than_72_bytes_compares_its_first_72_like_go(
+        serve, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    long_password = "p" * 70 + "xy" + "-tail-that-bcrypt-never-sees"
+    hashed = bcrypt.hashpw(long_password[:72].encode(), bcrypt.gensalt(rounds=4)).decode()
+    server = serve(load_web_config(write(tmp_path / "web.yml",
+                                         f"basic_auth_users:\n  prometheus: '{hashed}'\n")))
+    url = server.url + "/metrics"
+    with caplog.at_level(logging.WARNING, logger="exporters.common.webconfig"):
+        assert requests.get(url, auth=("prometheus", long_password), timeout=5).status_code == 200
+        other_tail = long_password[:72] + "-another-tail"
+        assert requests.get(url, auth=("prometheus", other_tail), timeout=5).status_code == 200
+        other_head = "q" + long_password[1:]
+        assert requests.get(url, auth=("prometheus", other_head), timeout=5).status_code == 401
+    warnings = [r.getMessage() for r in caplog.records
+                if r.levelno == logging.WARNING and r.name == "exporters.common.webconfig"]
+    assert len(warnings) == 1  # rate-limited
+    assert "longer than 72 bytes" in warnings[0] and "'prometheus'" in warnings[0]
+    assert "tail" not in warnings[0] and "ppp" not in warnings[0]
 
 
 @pytest.mark.parametrize("tls", [False, True], ids=["plain", "tls"])
@@ -208,3 +266,100 @@ def test_default_tls_floor_is_tls12(make_cert, tmp_path: Path) -> None:
         tmp_path / "web.yml", "tls_server_config: {cert_file: server.crt, key_file: server.key}\n"))
     assert web.ssl_context is not None
     assert web.ssl_context.minimum_version == ssl.TLSVersion.TLSv1_2
+
+
+def _exchange(address: tuple[str, int], data: bytes, timeout: float = 5.0) -> bytes:
+    """Send ``data`` raw, return everything the server sends until it closes (or times out)."""
+    with socket.create_connection(address) as sock:
+        sock.settimeout(timeout)
+        sock.sendall(data)
+        chunks = []
+        try:
+            while chunk := sock.recv(65536):
+                chunks.append(chunk)
+        except TimeoutError:
+            chunks.append(b"<still open>")
+        return b"".join(chunks)
+
+
+def test_a_post_body_is_never_parsed_as_a_second_request(serve) -> None:
+    server = serve()
+    smuggled = b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"
+    reply = _exchange(server.address, b"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: "
+                      + str(len(smuggled)).encode() + b"\r\n\r\n" + smuggled)
+    assert reply.startswith(b"HTTP/1.1 405 ")
+    assert reply.count(b"HTTP/1.1 ") == 1 and b"vigil_t_value" not in reply
+    assert b"Connection: close" in reply and not reply.endswith(b"<still open>")
+
+
+def test_pipelined_requests_without_bodies_are_all_answered(serve) -> None:
+    server = serve()
+    request = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+    reply = _exchange(server.address, request * 3 + b"GET /healthz HTTP/1.1\r\nHost: x\r\n"
+                      b"Connection: close\r\n\r\n")
+    assert reply.count(b"HTTP/1.1 200 OK") == 4
+
+
+@pytest.mark.parametrize("line", [b"GET /metrics\r\n\r\n", b"GET\r\n\r\n", b"\x16\x03\x01junk\r\n"],
+                         ids=["http0.9", "no-target", "binary"])
+def test_http09_and_malformed_request_lines_are_rejected(serve, line: bytes) -> None:
+    reply = _exchange(serve().address, line)
+    assert reply.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+    assert b"vigil_t_value" not in reply and not reply.endswith(b"<still open>")
+
+
+def test_oversized_request_head_is_refused(serve) -> None:
+    reply = _exchange(serve().address, b"GET /metrics HTTP/1.1\r\n" + b"X-Pad: " + b"a" * 40000)
+    assert reply.startswith(b"HTTP/1.1 431 ")
+
+
+def test_deadline_covers_the_whole_request_head(serve) -> None:
+    """A client trickling bytes is cut off at the deadline; per-read timeouts never fire."""
+    server = serve(timeout=0.5)
+    with socket.create_connection(server.address) as sock:
+        started = time.monotonic()
+        closed_after = None
+        for byte in b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nX-Slow: yes":
+            try:
+                sock.sendall(bytes([byte]))
+            except OSError:
+                closed_after = time.monotonic() - started
+                break
+            sock.settimeout(0.1)
+            try:
+                if sock.recv(1) == b"":
+                    closed_after = time.monotonic() - started
+                    break
+            except TimeoutError:
+                pass
+        assert closed_after is not None, "a trickling client kept its connection"
+        assert closed_after < 3
+
+
+def test_connection_bound_makes_room_for_complete_requests(serve_limits) -> None:
+    server = serve_limits(ServerLimits(max_connections=8, request_timeout=30))
+    idle = [socket.create_connection(server.address) for _ in range(30)]
+    try:
+        for sock in idle:
+            sock.sendall(b"GET /metrics HTTP/1.1\r\n")  # never finished
+        for _ in range(5):
+            assert requests.get(server.url + "/metrics", timeout=5).status_code == 200
+        assert server.evicted_total >= 30 - 8
+    finally:
+        for sock in idle:
+            sock.close()
+
+
+@pytest.fixture
+def serve_limits() -> Iterator:
+    servers: list[MetricsServer] = []
+
+    def start(limits: ServerLimits) -> MetricsServer:
+        server = MetricsServer(_exporter().registry, "127.0.0.1", 0, limits=limits)
+        server.start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.shutdown()
