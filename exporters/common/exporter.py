@@ -146,17 +146,15 @@ class Exporter:
         if cuts:
             self._ratelog.warning(
                 "cut", "scrape output cut: %d label values longer than %d characters shortened "
-                "(first: %s), %d samples beyond the %d-byte response limit left out (from %s on)",
+                "(first: %s), %d samples beyond the %d-byte response limit left out (first: %s)",
                 cuts.label_values, MAX_LABEL_VALUE_LENGTH, cuts.first_truncated or "none",
                 cuts.samples_dropped, self.max_response_bytes, cuts.first_dropped or "none")
         label_values = CounterMetricFamily(
             f"{self.prefix}_exposition_label_values_truncated",
-            f"Label values longer than {MAX_LABEL_VALUE_LENGTH} characters that were shortened, "
-            "summed over scrapes.", value=truncated)
+            "Long label values shortened (summed over scrapes).", value=truncated)
         samples = CounterMetricFamily(
             f"{self.prefix}_exposition_samples_dropped",
-            "Samples left out of scrapes because the response would have exceeded "
-            f"{self.max_response_bytes} bytes, summed over scrapes.", value=dropped)
+            "Samples left out by the response size limit (summed).", value=dropped)
         return [label_values, samples]
 
 

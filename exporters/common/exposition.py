@@ -20,10 +20,10 @@ hundreds of MiB of memory. ``bound_families`` is applied by every
   that length, its last 13 characters replaced by ``~`` and 12 hex digits of
   its SHA-256 (``cap_label_value``), so two long values that share a prefix
   stay two series;
-- families are kept whole, in order, until the estimated exposition would
-  exceed ``max_bytes`` (``DEFAULT_MAX_RESPONSE_BYTES``); that family and the
-  ones after it are left out (a family is never cut in the middle: half a
-  histogram is worse than none).
+- families are kept whole, in order, while the estimated exposition stays
+  within ``max_bytes`` (``DEFAULT_MAX_RESPONSE_BYTES``); a family that would
+  exceed it is left out whole (half a histogram is worse than none) and the
+  smaller ones after it still get their chance.
 
 ``Cuts`` says what was cut; the exporter counts it in
 ``<prefix>_exposition_label_values_truncated_total`` and
@@ -123,14 +123,14 @@ def bound_families(
     kept: list[Metric] = []
     total = 0
     for metric in families:
-        if cuts.first_dropped is None:
-            metric = _capped(metric, cuts)
-            total += _estimate(metric)
-            if total <= max_bytes:
-                kept.append(metric)
-                continue
-            cuts.first_dropped = metric.name
-        cuts.samples_dropped += len(metric.samples)
+        metric = _capped(metric, cuts)
+        size = _estimate(metric)
+        if total + size > max_bytes:
+            cuts.samples_dropped += len(metric.samples)
+            cuts.first_dropped = cuts.first_dropped or metric.name
+            continue
+        total += size
+        kept.append(metric)
     return kept, cuts
 
 

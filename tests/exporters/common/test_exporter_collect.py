@@ -40,10 +40,10 @@ vigil_t_up 1.0
 # HELP vigil_t_items_total Items.
 # TYPE vigil_t_items_total counter
 vigil_t_items_total{{kind="a"}} 3.0
-# HELP vigil_t_exposition_label_values_truncated_total Label values longer than 1024 characters that were shortened, summed over scrapes.
+# HELP vigil_t_exposition_label_values_truncated_total Long label values shortened (summed over scrapes).
 # TYPE vigil_t_exposition_label_values_truncated_total counter
 vigil_t_exposition_label_values_truncated_total 0.0
-# HELP vigil_t_exposition_samples_dropped_total Samples left out of scrapes because the response would have exceeded 8388608 bytes, summed over scrapes.
+# HELP vigil_t_exposition_samples_dropped_total Samples left out by the response size limit (summed).
 # TYPE vigil_t_exposition_samples_dropped_total counter
 vigil_t_exposition_samples_dropped_total 0.0
 # HELP vigil_t_collector_success Whether the collector's last collection succeeded (1) or failed (0).
