@@ -31,11 +31,13 @@ never a thread):
   request head must arrive within ``request_timeout``; the whole response
   must be written within ``write_timeout``. Neither is reset by a trickle of
   bytes.
-- **EMFILE/ENFILE** (out of descriptors) pauses accepting with a back-off
-  (50 ms doubling to 1 s) and closes the oldest unfinished connection to
-  free a descriptor, instead of spinning on a listening socket that stays
-  readable; accept errors are logged through :class:`RateLimitedLog` (one
-  line per minute with a count of the suppressed ones).
+- **EMFILE/ENFILE** (out of descriptors despite that reserve): the bound is
+  lowered to what the process could actually open and unfinished
+  connections are closed to get under it, so accepting goes on; with nothing
+  to close, accepting pauses with a back-off (50 ms doubling to 1 s) instead
+  of spinning on a listening socket that stays readable. Accept errors are
+  logged through :class:`RateLimitedLog` (one line per minute with a count
+  of the suppressed ones).
 - **Requests**: HTTP/1.0 and 1.1 only; an HTTP/0.9 request line (no version)
   or anything that is not ``METHOD TARGET HTTP/x.y`` is answered 400 and the
   connection closed. Heads are bounded (``max_header_bytes``, 100 lines).
@@ -270,7 +272,7 @@ class MetricsServer:
         try:
             listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             listener.bind((host.strip("[]"), port))
-            listener.listen(128)
+            listener.listen(socket.SOMAXCONN)  # SYNs beyond it are dropped: a scrape would wait 1 s
             listener.setblocking(False)
         except OSError:
             listener.close()
@@ -368,15 +370,27 @@ class MetricsServer:
             self._admit(sock, str(addr[0]))
 
     def _pause_accepting(self, exc: OSError) -> None:
-        """Out of descriptors (or memory): stop polling the listener for a while."""
-        self._backoff = min(_MAX_BACKOFF, self._backoff * 2 or 0.05)
+        """Out of descriptors (or memory): shed connections, or stop polling the listener."""
+        if exc.errno in (errno.EMFILE, errno.ENFILE) and self._idle:
+            # The descriptor limit is lower than the bound allowed for: learn it,
+            # and make room the way a full bound does, so accepting goes on.
+            limit = max(8, len(self._conns) - 16)
+            if limit < self.max_connections:
+                log.warning("out of file descriptors with %d connections open: lowering the "
+                            "connection limit from %d to %d", len(self._conns),
+                            self.max_connections, limit)
+                self.max_connections = limit
+            while len(self._conns) >= self.max_connections and self._evict("out of descriptors"):
+                pass
+            pause = 0.0
+        else:
+            self._backoff = pause = min(_MAX_BACKOFF, self._backoff * 2 or 0.05)
         self._ratelog.warning(
             "accept", "cannot accept connections: %s; %d open, accepting again in %.2fs",
-            exc.strerror or exc, len(self._conns), self._backoff)
+            exc.strerror or exc, len(self._conns), pause)
         self._selector.unregister(self._listener)
         self._listening = False
-        self._accept_paused_until = time.monotonic() + self._backoff
-        self._evict("out of file descriptors")
+        self._accept_paused_until = time.monotonic() + pause
 
     def _admit(self, sock: socket.socket, ip: str) -> None:
         if len(self._conns) >= self.max_connections and not self._evict(
