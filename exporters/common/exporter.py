@@ -162,7 +162,9 @@ def merge_families(families: Iterable[Metric]) -> list[Metric]:
     """One family per metric name: samples of same-named families are concatenated.
 
     Several tasks (one per probe target, say) each build their own family of
-    the same metric; the exposition format allows each name only once.
+    the same metric; the exposition format allows each name only once. A
+    series two of them both report (overlapping certificate globs) is kept
+    once, the first one's value: a duplicate would fail the scrape.
     """
     merged: dict[str, Metric] = {}
     for family in families:
@@ -174,7 +176,13 @@ def merge_families(families: Iterable[Metric]) -> list[Metric]:
                         family.name, first.type, family.type)
         else:  # copy: the first family may be a task's stored result, shared by scrapes
             copy = Metric(first.name, first.documentation, first.type, first.unit)
-            copy.samples = [*first.samples, *family.samples]
+            seen = {(s.name, tuple(sorted(s.labels.items()))) for s in first.samples}
+            copy.samples = list(first.samples)
+            for sample in family.samples:  # two globs matching one file: one series
+                key = (sample.name, tuple(sorted(sample.labels.items())))
+                if key not in seen:
+                    seen.add(key)
+                    copy.samples.append(sample)
             merged[family.name] = copy
     return list(merged.values())
 

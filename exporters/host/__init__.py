@@ -27,8 +27,9 @@ Config (every key optional; see ``exporters/examples/host.yml``)::
       timeout: 10s
       files: [/etc/ssl/shop.pem, "/etc/letsencrypt/live/*/cert.pem"]
 
-Cheap kernel counters are read on every scrape; TCP targets, backups and
-certificates run as background tasks (scrapes serve their last result).
+Cheap kernel counters are read on every scrape; TCP targets, each backup
+kind and each certificate path run as background tasks of their own
+(scrapes serve their last result).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from exporters.common.config import ConfigNode
 from exporters.common.exporter import Exporter, Source
 from exporters.common.tasks import PeriodicTask
 from exporters.host import devices, filesystems, system
-from exporters.host.backups import BackupKind, collect_backups
+from exporters.host.backups import BackupKind, collect_backup
 from exporters.host.certificates import collect_certificates
 from exporters.host.tcp import TcpTarget, probe
 
@@ -79,7 +80,10 @@ def _backup_kinds(node: ConfigNode) -> list[BackupKind]:
         paths = tuple(str(p.path_value()) for p in item.items("paths"))
         if not paths:
             raise item.error("expected at least one path", "paths")
-        kinds.append(BackupKind(item.str("kind"), paths))
+        kind = item.str("kind")
+        if kind in {k.kind for k in kinds}:
+            raise item.error(f"duplicate kind {kind!r}", "kind")
+        kinds.append(BackupKind(kind, paths))
     return kinds
 
 
@@ -117,18 +121,20 @@ def build(config: ConfigNode) -> Exporter:
     if config.has("backups"):
         backups = config.child("backups")
         backups.reject_unknown(["interval", "timeout", "kinds"])
-        tasks.append(PeriodicTask(
-            "backup", partial(collect_backups, _backup_kinds(backups)),
-            interval=backups.duration("interval", 60.0), timeout=backups.duration("timeout", 30.0),
-        ))
+        interval, timeout = backups.duration("interval", 60.0), backups.duration("timeout", 30.0)
+        tasks.extend(  # one task per kind: a broken path costs only its own kind
+            PeriodicTask(f"backup:{kind.kind}", partial(collect_backup, kind),
+                         interval=interval, timeout=timeout)
+            for kind in _backup_kinds(backups))
     if config.has("tls_certificates"):
         certs = config.child("tls_certificates")
         certs.reject_unknown(["interval", "timeout", "files"])
-        files = [str(f.path_value()) for f in certs.items("files")]
+        files = list(dict.fromkeys(str(f.path_value()) for f in certs.items("files")))
         if not files:
             raise certs.error("expected at least one file", "files")
-        tasks.append(PeriodicTask(
-            "tls_certificate", partial(collect_certificates, files),
-            interval=certs.duration("interval", 300.0), timeout=certs.duration("timeout", 10.0),
-        ))
+        interval, timeout = certs.duration("interval", 300.0), certs.duration("timeout", 10.0)
+        tasks.extend(  # one task per configured path, each with its own timeout
+            PeriodicTask(f"tls_certificate:{path}", partial(collect_certificates, [path]),
+                         interval=interval, timeout=timeout)
+            for path in files)
     return Exporter(PREFIX, sources, tasks)

@@ -4,15 +4,27 @@ Why a timestamp and not an age: an age would be stale the moment it is
 scraped; ``time() - vigil_host_backup_newest_timestamp_seconds`` is exact at
 query time, and the recovery-point alert is written that way. A kind with no
 file at all reports 0, so the age is enormous and the alert fires instead of
-going silent. Walking backup trees can be slow, so this runs as a background
-task.
+going silent. Walking backup trees can be slow, so each kind is its own
+background task (collector ``backup:<kind>``) with its own timeout: one slow
+or broken path never blanks the other kinds.
 
-A path is either a directory (walked recursively) or a glob (``**`` allowed).
+A path is either a directory (walked recursively), a glob (``**`` matches
+any depth) or a file. Neither follows symbolic links to directories while
+descending (``os.walk``'s default; wcmatch's ``GLOBSTAR`` without
+``FOLLOW``), so a symlink loop under a backup tree costs one entry, not an
+endless walk; the standard library's ``glob`` follows them and cannot be
+told not to before Python 3.13. A directory that cannot be read (the
+configured one, or one inside it; for a glob, the fixed directory it starts
+from) fails the kind: ``collector_success 0``, its series withheld and a log
+line naming the directory, never "no files, success 1". A path that does not
+exist is not an error: it has no backups, and the age alert says so.
+
+Public API: ``BackupKind``, ``newest(paths)``, ``collect_backup(kind)``.
 """
 
 from __future__ import annotations
 
-import glob
+import errno
 import os
 import stat
 from collections.abc import Iterator
@@ -20,8 +32,13 @@ from dataclasses import dataclass
 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
+from wcmatch import glob
+
+from exporters.common.tasks import CollectionError
 
 PREFIX = "vigil_host"
+GLOB_FLAGS = glob.GLOBSTAR  # no FOLLOW: "**" does not descend into symlinked directories
+_ERRORS_SHOWN = 3
 
 
 @dataclass(frozen=True)
@@ -30,33 +47,65 @@ class BackupKind:
     paths: tuple[str, ...]
 
 
-def _files(pattern: str) -> Iterator[str]:
+def _glob_root(pattern: str) -> str:
+    """The directory a glob starts from: its leading components without wildcards."""
+    parts = pattern.split(os.sep)
+    fixed = []
+    for part in parts[:-1]:
+        if glob.is_magic(part, flags=GLOB_FLAGS):
+            break
+        fixed.append(part)
+    return os.sep.join(fixed) or (os.sep if pattern.startswith(os.sep) else ".")
+
+
+def _files(pattern: str, errors: list[str]) -> Iterator[str]:
+    def unreadable(exc: OSError) -> None:
+        if exc.errno != errno.ENOENT:  # ENOENT: removed while walking
+            errors.append(f"{exc.filename}: {exc.strerror or exc}")
+
     if os.path.isdir(pattern):
-        for root, _dirs, files in os.walk(pattern):
+        for root, _dirs, files in os.walk(pattern, onerror=unreadable):
             for name in files:
                 yield os.path.join(root, name)
+    elif glob.is_magic(pattern, flags=GLOB_FLAGS):
+        try:
+            with os.scandir(_glob_root(pattern)):
+                pass
+        except OSError as exc:
+            unreadable(exc)
+            return
+        yield from glob.iglob(pattern, flags=GLOB_FLAGS)
     else:
-        yield from glob.iglob(pattern, recursive=True)
+        yield pattern
 
 
 def newest(paths: tuple[str, ...]) -> tuple[float, int, int]:
-    """``(newest mtime, its size, number of files)`` over regular files; ``(0, 0, 0)`` if none."""
+    """``(newest mtime, its size, number of files)`` over regular files; ``(0, 0, 0)`` if none.
+
+    Raises ``CollectionError`` naming the directories that could not be read.
+    """
     best_mtime, best_size, count = 0.0, 0, 0
+    errors: list[str] = []
     for pattern in paths:
-        for path in _files(pattern):
+        for path in _files(pattern, errors):
             try:
                 st = os.stat(path)
             except OSError:
-                continue  # removed while walking
+                continue  # removed while walking, or a dangling link
             if not stat.S_ISREG(st.st_mode):
                 continue
             count += 1
             if st.st_mtime > best_mtime:
                 best_mtime, best_size = st.st_mtime, st.st_size
+    if errors:
+        more = f" (and {len(errors) - _ERRORS_SHOWN} more)" if len(errors) > _ERRORS_SHOWN else ""
+        raise CollectionError("cannot read " + "; ".join(errors[:_ERRORS_SHOWN]) + more)
     return best_mtime, best_size, count
 
 
-def collect_backups(kinds: list[BackupKind]) -> list[Metric]:
+def collect_backup(kind: BackupKind) -> list[Metric]:
+    """The three series of one kind (families of the same name merge across kinds)."""
+    mtime, nbytes, count = newest(kind.paths)
     ts = GaugeMetricFamily(
         f"{PREFIX}_backup_newest_timestamp_seconds",
         "Newest backup file's modification time, 0 if none.",
@@ -66,9 +115,7 @@ def collect_backups(kinds: list[BackupKind]) -> list[Metric]:
                              "Size of the newest backup file of this kind.", labels=["kind"])
     files = GaugeMetricFamily(f"{PREFIX}_backup_files",
                               "Number of backup files of this kind found.", labels=["kind"])
-    for kind in kinds:
-        mtime, nbytes, count = newest(kind.paths)
-        ts.add_metric([kind.kind], mtime)
-        size.add_metric([kind.kind], nbytes)
-        files.add_metric([kind.kind], count)
+    ts.add_metric([kind.kind], mtime)
+    size.add_metric([kind.kind], nbytes)
+    files.add_metric([kind.kind], count)
     return [ts, size, files]

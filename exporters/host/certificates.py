@@ -1,24 +1,54 @@
 """Expiry of TLS certificate files on this host ("certificates renewed before expiry").
 
-Each configured path may be a glob (``/etc/letsencrypt/live/*/cert.pem``); the
-``path`` label is the file actually read. An unreadable or unparseable file,
-or a literal path that does not exist, fails the collector (so it shows as
-``vigil_host_collector_success{collector="tls_certificate"} 0``) while the
-other files are still reported.
+Each configured path may be a glob (``/etc/letsencrypt/live/*/cert.pem``;
+``**`` matches any depth without following symlinked directories, as in
+:mod:`exporters.host.backups`); the ``path`` label is the file actually read.
+Each configured path is its own background task (collector
+``tls_certificate:<configured path>``) with its own timeout, so one hung or
+broken path does not blank the others. An unreadable or unparseable file, or
+a literal path that does not exist, fails that collector while the other
+files it matched are still reported.
+
+A file is opened non-blocking and checked with ``fstat`` before anything is
+read: anything but a regular file (a FIFO would block for ever, ``/dev/zero``
+would never end) and any file larger than ``MAX_CERTIFICATE_BYTES`` (a
+certificate chain is a few KiB; a 300 MiB log matched by a careless glob is
+not read into memory) is refused with a reason.
+
+Public API: ``MAX_CERTIFICATE_BYTES``, ``read_bounded(path, limit) -> bytes``,
+``collect_certificates(patterns)``.
 """
 
 from __future__ import annotations
 
-import glob
-from pathlib import Path
+import os
+import stat
 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
+from wcmatch import glob
 
 from exporters.common.certs import CertificateError, not_after
 from exporters.common.tasks import CollectionError
+from exporters.host.backups import GLOB_FLAGS
 
 PREFIX = "vigil_host"
+MAX_CERTIFICATE_BYTES = 1024 * 1024
+
+
+def read_bounded(path: str, limit: int) -> bytes:
+    """The bytes of the regular file ``path``; ``ValueError`` if it is not one or exceeds ``limit``."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError("not a regular file")
+        if info.st_size > limit:
+            raise ValueError(f"{info.st_size} bytes, larger than the {limit}-byte limit")
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"grew beyond the {limit}-byte limit while being read")
+    return data
 
 
 def collect_certificates(patterns: list[str]) -> list[Metric]:
@@ -30,15 +60,18 @@ def collect_certificates(patterns: list[str]) -> list[Metric]:
     errors: list[str] = []
     seen: set[str] = set()
     for pattern in patterns:
-        paths = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
+        magic = glob.is_magic(pattern, flags=GLOB_FLAGS)
+        paths = sorted(glob.iglob(pattern, flags=GLOB_FLAGS)) if magic else [pattern]
         for path in paths:
             if path in seen:
                 continue
             seen.add(path)
             try:
-                family.add_metric([path], not_after(Path(path).read_bytes()))
-            except (OSError, CertificateError) as exc:
-                errors.append(f"{path}: {getattr(exc, 'strerror', None) or exc}")
+                family.add_metric([path], not_after(read_bounded(path, MAX_CERTIFICATE_BYTES)))
+            except OSError as exc:
+                errors.append(f"{path}: {exc.strerror or exc}")
+            except (ValueError, CertificateError) as exc:
+                errors.append(f"{path}: {exc}")
     if errors:
         raise CollectionError("; ".join(errors), [family])
     return [family]

@@ -16,7 +16,8 @@ from prometheus_client.registry import Collector
 from exporters.common.config import ConfigError, ConfigNode
 from exporters.common.exporter import Exporter
 from exporters.host import build, filesystems
-from exporters.host.backups import BackupKind, collect_backups
+from exporters.host.backups import BackupKind, collect_backup, newest
+from exporters.host.certificates import MAX_CERTIFICATE_BYTES
 
 
 class FixedCollector(Collector):
@@ -147,13 +148,14 @@ def test_backup_freshness(tmp_path: Path, parse_samples) -> None:
     assert newest["none"] == 0  # no backup at all: the age alert fires
     assert samples[("vigil_host_backup_files", (("kind", "full"),))] == 3
     assert samples[("vigil_host_backup_newest_size_bytes", (("kind", "incremental"),))] == 55
-    assert success(samples, "backup") == 1
+    for kind in ["full", "incremental", "wal", "none"]:
+        assert success(samples, f"backup:{kind}") == 1
 
 
 def test_backup_exposition(tmp_path: Path) -> None:
     (tmp_path / "a.dump").write_bytes(b"abc")
     os.utime(tmp_path / "a.dump", (1700000000, 1700000000))
-    families = collect_backups([BackupKind("full", (str(tmp_path),))])
+    families = collect_backup(BackupKind("full", (str(tmp_path),)))
     registry = CollectorRegistry()
     registry.register(FixedCollector(families))
     assert generate_latest(registry).decode() == """\
@@ -179,7 +181,8 @@ def test_certificate_expiry(tmp_path: Path, make_cert, parse_samples) -> None:
                     (("path", str(cert)),))] == not_after
     assert samples[("vigil_host_tls_certificate_expiry_timestamp_seconds",
                     (("path", str(expired)),))] == expired_after
-    assert success(samples, "tls_certificate") == 1
+    assert success(samples, f"tls_certificate:{cert}") == 1
+    assert success(samples, f"tls_certificate:{tmp_path / '*.crt'}") == 1
 
 
 def test_unreadable_certificate_fails_collector_but_keeps_others(
@@ -190,10 +193,135 @@ def test_unreadable_certificate_fails_collector_but_keeps_others(
     config = ConfigNode({"tls_certificates": {"files": [
         str(cert), str(garbage), str(tmp_path / "missing.pem")]}}, "host.yml")
     samples = scrape_exporter(build(config), parse_samples)
-    assert success(samples, "tls_certificate") == 0
+    assert success(samples, f"tls_certificate:{cert}") == 1
+    assert success(samples, f"tls_certificate:{garbage}") == 0
+    assert success(samples, f"tls_certificate:{tmp_path / 'missing.pem'}") == 0
     expiry = {dict(labels)["path"]: v for (name, labels), v in samples.items()
               if name == "vigil_host_tls_certificate_expiry_timestamp_seconds"}
     assert expiry == {str(cert): not_after}
+
+
+def _symlink_loops(directory: Path) -> None:
+    """Two links back to their own directory: a walk that follows them never ends."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "loop-a").symlink_to(".")
+    (directory / "loop-b").symlink_to("..")
+
+
+def test_symlink_loop_under_a_glob_costs_only_one_entry(tmp_path: Path, parse_samples) -> None:
+    now = time.time()
+    for relative in ["full/a.tar.gz", "wal/x/0001", "wal/x/y/0002"]:
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_bytes(b"x")
+    os.utime(tmp_path / "wal/x/y/0002", (now - 60, now - 60))
+    _symlink_loops(tmp_path / "wal" / "x" / "y")
+    _symlink_loops(tmp_path / "full")
+    config = ConfigNode({"backups": {"timeout": "5s", "kinds": [
+        {"kind": "full", "paths": [str(tmp_path / "full")]},
+        {"kind": "wal", "paths": [str(tmp_path / "wal" / "**" / "000*")]},
+    ]}}, "host.yml")
+    samples = scrape_exporter(build(config), parse_samples)
+    assert success(samples, "backup:full") == 1 and success(samples, "backup:wal") == 1
+    assert samples[("vigil_host_backup_files", (("kind", "wal"),))] == 2
+    assert samples[("vigil_host_backup_files", (("kind", "full"),))] == 1
+    assert samples[("vigil_host_backup_newest_timestamp_seconds", (("kind", "wal"),))] \
+        == pytest.approx(os.stat(tmp_path / "wal/x/0001").st_mtime)
+
+
+def _as_nobody(fn, *args):
+    """``fn(*args)`` in a forked child without root's right to read anything; its result."""
+    import pickle
+
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child
+        try:
+            os.close(read_end)
+            if os.geteuid() == 0:
+                os.setgroups([])
+                os.setgid(65534)
+                os.setuid(65534)
+            try:
+                result = ("ok", fn(*args))
+            except Exception as exc:
+                result = ("error", f"{type(exc).__name__}: {exc}")
+            os.write(write_end, pickle.dumps(result))
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        data = pipe.read()
+    os.waitpid(pid, 0)
+    return pickle.loads(data)
+
+
+def test_unreadable_backup_directory_is_an_error_not_zero_files() -> None:
+    import shutil
+    import tempfile
+
+    root = Path(tempfile.mkdtemp())
+    try:
+        root.chmod(0o755)
+        (root / "full" / "locked").mkdir(parents=True)
+        (root / "full" / "ok.tar.gz").write_bytes(b"x")
+        (root / "full" / "locked" / "hidden.tar.gz").write_bytes(b"x")
+        (root / "locked-top").mkdir()
+        (root / "full").chmod(0o755)
+        (root / "full" / "locked").chmod(0)
+        (root / "locked-top").chmod(0)
+        outcome = _as_nobody(newest, (str(root / "full"),))
+        assert outcome[0] == "error" and f"cannot read {root / 'full' / 'locked'}" in outcome[1]
+        outcome = _as_nobody(newest, (str(root / "locked-top" / "*.tar.gz"),))
+        assert outcome[0] == "error" and f"cannot read {root / 'locked-top'}" in outcome[1]
+        # a path that does not exist has no backups; that is not an error
+        assert _as_nobody(newest, (str(root / "absent"),)) == ("ok", (0.0, 0, 0))
+    finally:
+        for path in [root / "full" / "locked", root / "locked-top"]:
+            path.chmod(0o755)
+        shutil.rmtree(root)
+
+
+def test_one_broken_backup_kind_does_not_blank_the_others(tmp_path: Path, parse_samples) -> None:
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "a.tar.gz").write_bytes(b"x")
+    (tmp_path / "file").write_bytes(b"")
+    config = ConfigNode({"backups": {"kinds": [
+        {"kind": "full", "paths": [str(tmp_path / "full")]},
+        {"kind": "broken", "paths": [str(tmp_path / "file" / "sub" / "*.tar.gz")]},
+    ]}}, "host.yml")
+    samples = scrape_exporter(build(config), parse_samples)
+    assert success(samples, "backup:full") == 1 and success(samples, "backup:broken") == 0
+    assert samples[("vigil_host_backup_files", (("kind", "full"),))] == 1
+    assert ("vigil_host_backup_files", (("kind", "broken"),)) not in samples
+
+
+def test_huge_or_special_files_matching_a_certificate_glob_are_refused_unread(
+        tmp_path: Path, make_cert, parse_samples) -> None:
+    (tmp_path / "certs").mkdir()
+    cert, _key, not_after = make_cert(tmp_path / "certs")
+    huge = tmp_path / "certs" / "huge.pem"
+    with huge.open("wb") as handle:  # sparse: large on paper, nothing to write
+        handle.truncate(64 * MAX_CERTIFICATE_BYTES)
+    fifo = tmp_path / "certs" / "pipe.pem"
+    os.mkfifo(fifo)
+    _symlink_loops(tmp_path / "certs" / "deep")
+    config = ConfigNode({"tls_certificates": {"timeout": "5s", "files": [
+        str(tmp_path / "certs" / "**" / "*.pem"), str(tmp_path / "certs" / "*.crt"),
+        str(cert)]}}, "host.yml")
+    exporter = build(config)
+    rss_before = psutil.Process().memory_info().rss
+    samples = scrape_exporter(exporter, parse_samples)
+    assert psutil.Process().memory_info().rss - rss_before < 32 * MAX_CERTIFICATE_BYTES
+    glob_collector = f"tls_certificate:{tmp_path / 'certs' / '**' / '*.pem'}"
+    assert success(samples, glob_collector) == 0  # huge and pipe refused, not hung on
+    errors = next(task.state().error for task in exporter.tasks if task.name == glob_collector)
+    assert "huge.pem: 67108864 bytes, larger than the 1048576-byte limit" in errors
+    assert "pipe.pem: not a regular file" in errors
+    assert success(samples, f"tls_certificate:{cert}") == 1
+    # two configured paths matching the same file still give one series
+    expiry = [v for (name, labels), v in samples.items()
+              if name == "vigil_host_tls_certificate_expiry_timestamp_seconds"]
+    assert expiry == [not_after]
 
 
 def test_tcp_connect(free_port, parse_samples) -> None:
