@@ -15,7 +15,9 @@
 - :mod:`exporters.common.exposition`: the text and OpenMetrics rendering of a
   scrape, a fast path for plain families and prometheus_client otherwise.
 - :mod:`exporters.common.server`: ``MetricsServer`` (``/metrics``, ``/healthz``)
-  and ``serve_until_signal``.
+  with its connection bound and deadlines, and ``serve_until_signal``.
+- :mod:`exporters.common.ratelog`: ``RateLimitedLog``, one log line per kind
+  of client-triggered problem per minute.
 
 An exporter package ``exporters.<name>`` exposes ``build(config: ConfigNode) ->
 Exporter`` and has one entry in ``exporters.cli.EXPORTERS``.
