@@ -76,7 +76,6 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from queue import Empty, SimpleQueue
@@ -286,7 +285,8 @@ class MetricsServer:
         self._conns: set[_Conn] = set()
         # source address -> its connections that are not being rendered, oldest first
         self._idle: dict[str, dict[_Conn, None]] = {}
-        self._pool: ThreadPoolExecutor | None = None
+        self._jobs: SimpleQueue[tuple[_Conn, bytes] | None] = SimpleQueue()
+        self._workers: list[threading.Thread] = []
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._listening = False
@@ -309,7 +309,12 @@ class MetricsServer:
         return f"{scheme}://{shown}:{port}"
 
     def start(self) -> None:
-        self._pool = ThreadPoolExecutor(self.limits.workers, thread_name_prefix="http-worker")
+        # Plain threads and a queue rather than concurrent.futures: nothing here
+        # needs futures, and that import costs every exporter about 1 MiB.
+        self._workers = [threading.Thread(target=self._work, name=f"http-worker-{n}", daemon=True)
+                         for n in range(self.limits.workers)]
+        for worker in self._workers:
+            worker.start()
         self._selector.register(self._wake_r, selectors.EVENT_READ, None)
         self._selector.register(self._listener, selectors.EVENT_READ, self)
         self._listening = True
@@ -322,9 +327,9 @@ class MetricsServer:
         if self._thread is not None:
             self._thread.join(2)
             self._thread = None
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+        for _worker in self._workers:
+            self._jobs.put(None)
+        self._workers = []
         for conn in list(self._conns):
             self._close(conn)
         self._selector.close()
@@ -539,8 +544,7 @@ class MetricsServer:
         conn.deadline = float("inf")  # the worker's time is ours, not the client's
         self._set_idle(conn, False)
         self._watch(conn, 0)
-        assert self._pool is not None
-        self._pool.submit(self._handle, conn, head)
+        self._jobs.put((conn, head))
 
     def _reject(self, conn: _Conn, code: int, reason: str) -> None:
         log.debug("rejected a request from %s: %d %s", conn.ip, code, reason)
@@ -548,6 +552,10 @@ class MetricsServer:
         self._respond(conn, _plain_response(code, reason, self.web_config.headers), True)
 
     # -- workers ----------------------------------------------------------------
+    def _work(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            self._handle(*job)
+
     def _handle(self, conn: _Conn, head: bytes) -> None:
         """In a worker thread: build the whole response in memory."""
         try:

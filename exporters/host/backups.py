@@ -19,7 +19,8 @@ from) fails the kind: ``collector_success 0``, its series withheld and a log
 line naming the directory, never "no files, success 1". A path that does not
 exist is not an error: it has no backups, and the age alert says so.
 
-Public API: ``BackupKind``, ``newest(paths)``, ``collect_backup(kind)``.
+Public API: ``BackupKind``, ``newest(paths)``, ``collect_backup(kind)``,
+``is_magic(pattern)``, ``iglob(pattern)``.
 """
 
 from __future__ import annotations
@@ -29,16 +30,34 @@ import os
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
-from wcmatch import glob
 
 from exporters.common.tasks import CollectionError
 
 PREFIX = "vigil_host"
-GLOB_FLAGS = glob.GLOBSTAR  # no FOLLOW: "**" does not descend into symlinked directories
 _ERRORS_SHOWN = 3
+
+
+def wcglob() -> Any:
+    """wcmatch's glob module, imported on first use (about 1.4 MiB, only for backups and
+    certificates); its ``GLOBSTAR`` without ``FOLLOW`` does not descend into symlinked
+    directories."""
+    from wcmatch import glob
+
+    return glob
+
+
+def is_magic(pattern: str) -> bool:
+    return bool(wcglob().is_magic(pattern, flags=wcglob().GLOBSTAR))
+
+
+def iglob(pattern: str) -> Iterator[str]:
+    """Paths matching ``pattern``; ``**`` matches any depth, symlinked directories not entered."""
+    glob = wcglob()
+    return glob.iglob(pattern, flags=glob.GLOBSTAR)
 
 
 @dataclass(frozen=True)
@@ -52,7 +71,7 @@ def _glob_root(pattern: str) -> str:
     parts = pattern.split(os.sep)
     fixed = []
     for part in parts[:-1]:
-        if glob.is_magic(part, flags=GLOB_FLAGS):
+        if is_magic(part):
             break
         fixed.append(part)
     return os.sep.join(fixed) or (os.sep if pattern.startswith(os.sep) else ".")
@@ -67,14 +86,14 @@ def _files(pattern: str, errors: list[str]) -> Iterator[str]:
         for root, _dirs, files in os.walk(pattern, onerror=unreadable):
             for name in files:
                 yield os.path.join(root, name)
-    elif glob.is_magic(pattern, flags=GLOB_FLAGS):
+    elif is_magic(pattern):
         try:
             with os.scandir(_glob_root(pattern)):
                 pass
         except OSError as exc:
             unreadable(exc)
             return
-        yield from glob.iglob(pattern, flags=GLOB_FLAGS)
+        yield from iglob(pattern)
     else:
         yield pattern
 

@@ -26,11 +26,10 @@ import stat
 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
-from wcmatch import glob
 
 from exporters.common.certs import CertificateError, not_after
 from exporters.common.tasks import CollectionError
-from exporters.host.backups import GLOB_FLAGS
+from exporters.host.backups import iglob, is_magic
 
 PREFIX = "vigil_host"
 MAX_CERTIFICATE_BYTES = 1024 * 1024
@@ -60,8 +59,7 @@ def collect_certificates(patterns: list[str]) -> list[Metric]:
     errors: list[str] = []
     seen: set[str] = set()
     for pattern in patterns:
-        magic = glob.is_magic(pattern, flags=GLOB_FLAGS)
-        paths = sorted(glob.iglob(pattern, flags=GLOB_FLAGS)) if magic else [pattern]
+        paths = sorted(iglob(pattern)) if is_magic(pattern) else [pattern]
         for path in paths:
             if path in seen:
                 continue
