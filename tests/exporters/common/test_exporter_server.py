@@ -6,6 +6,8 @@ import gzip
 import logging
 import socket
 import ssl
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -41,8 +43,9 @@ def _exporter() -> Exporter:
 def serve() -> Iterator:
     servers: list[MetricsServer] = []
 
-    def start(web_config: WebConfig | None = None, timeout: float = 10.0) -> MetricsServer:
-        server = MetricsServer(_exporter().registry, "127.0.0.1", 0, web_config, timeout)
+    def start(web_config: WebConfig | None = None, timeout: float = 10.0,
+              limits: ServerLimits | None = None) -> MetricsServer:
+        server = MetricsServer(_exporter().registry, "127.0.0.1", 0, web_config, timeout, limits)
         server.start()
         servers.append(server)
         return server
@@ -336,8 +339,8 @@ def test_deadline_covers_the_whole_request_head(serve) -> None:
         assert closed_after < 3
 
 
-def test_connection_bound_makes_room_for_complete_requests(serve_limits) -> None:
-    server = serve_limits(ServerLimits(max_connections=8, request_timeout=30))
+def test_connection_bound_makes_room_for_complete_requests(serve) -> None:
+    server = serve(limits=ServerLimits(max_connections=8, request_timeout=30))
     idle = [socket.create_connection(server.address) for _ in range(30)]
     try:
         for sock in idle:
@@ -350,16 +353,14 @@ def test_connection_bound_makes_room_for_complete_requests(serve_limits) -> None
             sock.close()
 
 
-@pytest.fixture
-def serve_limits() -> Iterator:
-    servers: list[MetricsServer] = []
-
-    def start(limits: ServerLimits) -> MetricsServer:
-        server = MetricsServer(_exporter().registry, "127.0.0.1", 0, limits=limits)
-        server.start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.shutdown()
+@pytest.mark.parametrize(("flag", "value"), [
+    ("--web.max-connections", "0"), ("--web.request-timeout", "nan"),
+    ("--web.request-timeout", "1e9"), ("--web.max-response-bytes", "10"),
+])
+def test_server_limit_flags_are_checked(tmp_path: Path, flag: str, value: str) -> None:
+    config = write(tmp_path / "host.yml", "{}\n")
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("vigil")), "exporter", "host", "--config", str(config),
+         flag, value], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert f"config error: {flag}: expected" in result.stderr
