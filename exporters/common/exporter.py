@@ -18,7 +18,8 @@ Building an exporter (what each ``exporters.<name>.build`` returns)::
 - ``Source(name, fn)``: ``fn()`` returns an iterable of metric families and is
   called on each scrape; raising ``CollectionError(msg, metrics)`` serves the
   partial ``metrics`` and marks the collector failed, any other exception
-  serves nothing from that source and marks it failed.
+  serves nothing from that source and marks it failed; failures are logged
+  at most once a minute per source (scrapes are client-driven).
 - ``Exporter.registry`` is a fresh ``CollectorRegistry`` (never the global
   one) holding a single collector that yields every source's and task's
   metrics, then ``<prefix>_collector_success``/``_duration_seconds`` for each
@@ -122,7 +123,7 @@ class Exporter:
         families: list[Metric] = []
         statuses: list[CollectorStatus] = []
         for source in self.sources:
-            metrics, status = _collect_source(source)
+            metrics, status = _collect_source(source, self._ratelog)
             families.extend(metrics)
             if source.self_metrics:
                 statuses.append(status)
@@ -187,16 +188,19 @@ def merge_families(families: Iterable[Metric]) -> list[Metric]:
     return list(merged.values())
 
 
-def _collect_source(source: Source) -> tuple[list[Metric], CollectorStatus]:
+def _collect_source(source: Source, ratelog: RateLimitedLog) -> tuple[list[Metric], CollectorStatus]:
+    """Run one scrape-time source. Its failures are logged at most once a minute per
+    source: a client can scrape as often as it likes, the log must not follow."""
     started = time.monotonic()
     try:
         metrics = list(source.fn())
         ok = True
     except CollectionError as exc:
-        log.warning("collector %s failed: %s", source.name, exc)
+        ratelog.warning(f"source:{source.name}", "collector %s failed: %s", source.name, exc)
         metrics, ok = exc.metrics, False
     except Exception as exc:
-        log.warning("collector %s failed: %s: %s", source.name, type(exc).__name__, exc)
+        ratelog.warning(f"source:{source.name}", "collector %s failed: %s: %s", source.name,
+                        type(exc).__name__, exc)
         metrics, ok = [], False
     return metrics, CollectorStatus(source.name, ok, time.monotonic() - started)
 

@@ -92,3 +92,15 @@ def test_task_not_yet_run_has_no_self_metric() -> None:
     task = PeriodicTask("later", lambda: [], interval=60, timeout=1)
     text = exposition(Exporter("vigil_t", [], [task]))
     assert 'collector="later"' not in text
+
+
+def test_a_failing_source_is_logged_once_a_minute_not_once_a_scrape(caplog) -> None:
+    def broken():
+        raise OSError("source gone")
+
+    exporter = Exporter("vigil_t", [Source("broken", broken)])
+    with caplog.at_level("WARNING", logger="exporters.common.exporter"):
+        for _ in range(50):
+            generate_latest(exporter.registry)
+    lines = [r.getMessage() for r in caplog.records if "collector broken failed" in r.getMessage()]
+    assert lines == ["collector broken failed: OSError: source gone"]
