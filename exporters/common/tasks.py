@@ -21,6 +21,14 @@ Semantics the exporters rely on:
 - ``max_age`` (default ``2 * interval + timeout``): metrics from a run that
   finished longer ago than this are not served, whatever ``keep_stale`` says.
 - ``run_once()`` runs synchronously in the caller's thread (tests, first run).
+- ``interval`` and ``timeout`` must be finite, positive and at most
+  :data:`MAX_SECONDS`: an infinite interval used to kill the loop thread
+  (``Event.wait(inf)`` raises ``OverflowError``) and leave the first result
+  served forever as a success.
+- The loop thread cannot die quietly: an error outside ``fn`` (a thread that
+  cannot be started, a failing wait) is recorded as a failed run and the loop
+  goes on; if the thread ends anyway, ``state()`` reports the task failed and
+  serves none of its metrics.
 
 Public API: ``PeriodicTask``, ``TaskState``, ``CollectionError``.
 """
@@ -28,6 +36,7 @@ Public API: ``PeriodicTask``, ``TaskState``, ``CollectionError``.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -36,6 +45,14 @@ from dataclasses import dataclass, field, replace
 from prometheus_client.metrics_core import Metric
 
 log = logging.getLogger(__name__)
+
+# Longest interval or timeout a task accepts: a week. Far above any sensible
+# config value (see exporters.common.config.DURATION_BOUNDS) and far below
+# threading.TIMEOUT_MAX, so every wait the loop makes is valid.
+MAX_SECONDS = 7 * 86400.0
+# After an error outside fn, the loop waits at least this long before the
+# next run, so a persistent failure cannot become a busy loop.
+MIN_RETRY_SECONDS = 1.0
 
 
 class CollectionError(Exception):
@@ -76,8 +93,12 @@ class PeriodicTask:
         max_age: float | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if interval <= 0 or timeout <= 0:
-            raise ValueError("interval and timeout must be positive")
+        for what, seconds in (("interval", interval), ("timeout", timeout)):
+            if not (math.isfinite(seconds) and 0 < seconds <= MAX_SECONDS):
+                raise ValueError(
+                    f"task {name}: {what} must be a positive number of seconds"
+                    f" up to {MAX_SECONDS:g}, got {seconds!r}"
+                )
         self.name = name
         self.fn = fn
         self.interval = interval
@@ -109,12 +130,22 @@ class PeriodicTask:
     def _loop(self) -> None:
         next_run = time.monotonic()
         while not self._stop.is_set():
-            self.run_once()
-            next_run += self.interval
-            now = time.monotonic()
-            if next_run < now:  # overran: skip missed slots rather than bursting
-                next_run = now + self.interval - ((now - next_run) % self.interval)
-            self._stop.wait(next_run - now)
+            try:
+                self.run_once()
+                next_run += self.interval
+                now = time.monotonic()
+                if next_run < now:  # overran: skip missed slots rather than bursting
+                    next_run = now + self.interval - ((now - next_run) % self.interval)
+                self._sleep_until(next_run)
+            except Exception as exc:  # the loop itself failed: record it and go on
+                log.exception("task %s: error in its schedule loop", self.name)
+                self._record(None, f"{type(exc).__name__}: {exc}", [], 0.0)
+                next_run = time.monotonic() + max(MIN_RETRY_SECONDS, min(self.interval, 60.0))
+                self._stop.wait(next_run - time.monotonic())
+
+    def _sleep_until(self, deadline: float) -> None:
+        """Wait until ``deadline`` (monotonic) or until the task is stopped."""
+        self._stop.wait(max(0.0, deadline - time.monotonic()))
 
     # -- one run ----------------------------------------------------------
     def run_once(self) -> TaskState:
@@ -180,9 +211,18 @@ class PeriodicTask:
 
     # -- reading ----------------------------------------------------------
     def state(self) -> TaskState:
-        """The last outcome; metrics older than ``max_age`` are withheld."""
+        """The last outcome; metrics older than ``max_age`` are withheld.
+
+        A started task whose loop thread has ended without being stopped is
+        reported failed with no metrics: its last values would otherwise be
+        served as fresh until ``max_age``, with success 1.
+        """
         with self._lock:
             state = self._state
+        thread = self._thread
+        if thread is not None and not thread.is_alive() and not self._stop.is_set():
+            return replace(state, metrics=[], ran=True, success=False,
+                           error="the task's thread has stopped")
         if state.metrics and self._clock() - state.metrics_at > self.max_age:
             return replace(state, metrics=[])
         return state

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
 from prometheus_client.core import GaugeMetricFamily
 
 from exporters.common.tasks import CollectionError, PeriodicTask
@@ -106,5 +107,69 @@ def test_background_loop_keeps_running() -> None:
         time.sleep(0.4)
         assert task.state().runs_total >= 3
         assert values(task)[0] >= 2
+    finally:
+        task.stop()
+
+
+@pytest.mark.parametrize("seconds", [float("inf"), float("nan"), 0.0, -1.0, 1e12])
+def test_degenerate_intervals_and_timeouts_are_refused(seconds: float) -> None:
+    # An infinite interval used to kill the loop thread on its first wait
+    # (Event.wait(inf) raises OverflowError) and leave the first result
+    # served forever as a success.
+    with pytest.raises(ValueError, match="must be a positive number of seconds"):
+        PeriodicTask("q", lambda: [gauge(1)], interval=seconds, timeout=1)
+    with pytest.raises(ValueError, match="must be a positive number of seconds"):
+        PeriodicTask("q", lambda: [gauge(1)], interval=60, timeout=seconds)
+
+
+def wait_until(predicate, seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.01)
+
+
+def test_an_error_in_the_loop_is_recorded_and_the_loop_goes_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    task = PeriodicTask("tick", lambda: [gauge(1)], interval=60, timeout=1)
+    waits = []
+
+    def broken_wait(deadline: float) -> None:
+        waits.append(deadline)
+        raise OverflowError("timeout value is too large")
+
+    monkeypatch.setattr(task, "_sleep_until", broken_wait)
+    monkeypatch.setattr("exporters.common.tasks.MIN_RETRY_SECONDS", 0.01)
+    monkeypatch.setattr(task, "interval", 0.01)
+    task.start()
+    try:
+        wait_until(lambda: len(waits) >= 2)  # a second run happened: the loop survived
+        assert task._thread is not None and task._thread.is_alive()
+        assert task.state().failures_total >= 1
+    finally:
+        task.stop()
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_dead_loop_thread_is_reported_not_served_as_fresh(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    task = PeriodicTask("tick", lambda: [gauge(1)], interval=60, timeout=1)
+
+    def fatal_wait(deadline: float) -> None:
+        raise SystemExit  # not an Exception: ends the thread
+
+    monkeypatch.setattr(task, "_sleep_until", fatal_wait)
+    task.start()
+    try:
+        thread = task._thread
+        assert thread is not None
+        thread.join(5)
+        assert not thread.is_alive()
+        state = task.state()
+        assert state.success is False
+        assert state.metrics == []
+        assert state.error == "the task's thread has stopped"
     finally:
         task.stop()
