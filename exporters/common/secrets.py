@@ -6,7 +6,10 @@ or in a log line that is shipped. A config value that holds a secret may be
 - a plain string (allowed, for local development),
 - ``{env: NAME}``: the value of environment variable ``NAME``,
 - ``{file: PATH}``: the content of ``PATH`` with one trailing newline removed
-  (Docker/Kubernetes secrets are files).
+  (Docker/Kubernetes secrets are files). The file must be a regular file of
+  UTF-8 text without NUL bytes, at most :data:`MAX_SECRET_BYTES`: a key file,
+  a binary or ``/dev/zero`` named by mistake is a config error, not a
+  ``UnicodeDecodeError`` or a read that never ends.
 
 ``env_secret(NAME)`` follows the widespread ``NAME_FILE`` convention: when
 ``NAME_FILE`` is set, the secret is read from that file, otherwise from
@@ -25,7 +28,10 @@ import re
 from pathlib import Path
 from typing import Any
 
+from exporters.common.config import read_bounded_text
+
 MASK = "***"
+MAX_SECRET_BYTES = 64 * 1024  # a password or token; a certificate chain would be a mistake
 
 
 class SecretError(ValueError):
@@ -33,10 +39,13 @@ class SecretError(ValueError):
 
 
 def read_secret_file(path: str | Path) -> str:
+    """The secret in ``path`` (one trailing newline removed); ``SecretError`` if unusable."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SecretError(f"cannot read secret file {str(path)!r}: {exc.strerror or exc}") from None
+        text = read_bounded_text(Path(path), MAX_SECRET_BYTES, f"secret file {str(path)!r}")
+    except ValueError as exc:
+        raise SecretError(str(exc)) from None
+    if "\0" in text:
+        raise SecretError(f"secret file {str(path)!r} is not text (it contains NUL bytes)")
     return text[:-1] if text.endswith("\n") else text
 
 

@@ -59,6 +59,29 @@ BAD = [
      "host.yml: backups.interval: expected a duration such as 500ms, 15s or 1m, got 'often'"),
     ({"backups": {"interval": "0s"}}, lambda n: n.child("backups").duration("interval"),
      "host.yml: backups.interval: expected a positive duration, got '0s'"),
+    ({"backups": {"interval": float("nan")}}, lambda n: n.child("backups").duration("interval"),
+     "host.yml: backups.interval: expected a finite duration, got nan"),
+    ({"backups": {"interval": float("inf")}}, lambda n: n.child("backups").duration("interval"),
+     "host.yml: backups.interval: expected a finite duration, got inf"),
+    ({"interval": "1ms"}, lambda n: n.duration("interval"),
+     "host.yml: interval: expected a duration from 1s to 24h, got '1ms'"),
+    ({"interval": "400d"}, lambda n: n.duration("interval"),
+     "host.yml: interval: expected a duration from 1s to 24h, got '400d'"),
+    ({"timeout": 0.001}, lambda n: n.duration("timeout"),
+     "host.yml: timeout: expected a duration from 100ms to 1h, got 0.001"),
+    ({"timeout": "9" * 400 + "s"}, lambda n: n.duration("timeout"),
+     "host.yml: timeout: expected a duration from 100ms to 1h, got"
+     f" '{'9' * 39}... (403 characters)"),
+    ({"connect_timeout": "500ms"}, lambda n: n.duration("connect_timeout"),
+     "host.yml: connect_timeout: expected a duration from 1s to 5m, got '500ms'"),
+    ({"backoff_max": 10**400}, lambda n: n.duration("backoff_max"),
+     f"host.yml: backoff_max: duration out of range: 1{'0' * 39}... (401 characters)"),
+    ({"grace": "30d"}, lambda n: n.duration("grace"),
+     "host.yml: grace: expected a duration from 1ms to 168h, got '30d'"),
+    ({"ratio": float("nan")}, lambda n: n.number("ratio"),
+     "host.yml: ratio: expected a finite number, got nan"),
+    ({"limit": 10**30}, lambda n: n.int("limit", minimum=1),
+     "host.yml: limit: expected an integer <= 1000000, got 1000000000000000000000000000000"),
     ({"limit": "ten"}, lambda n: n.int("limit"), "host.yml: limit: expected an integer, got a string"),
     ({"limit": 0}, lambda n: n.int("limit", minimum=1),
      "host.yml: limit: expected an integer >= 1, got 0"),
@@ -112,3 +135,38 @@ def test_load_config_errors(tmp_path: Path) -> None:
     empty = tmp_path / "empty.yml"
     empty.write_text("")
     assert load_config(empty).value == {}
+
+
+def write(tmp_path: Path, text: str | bytes) -> Path:
+    path = tmp_path / "exporter.yml"
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text)
+    return path
+
+
+def test_duplicate_keys_are_an_error_with_their_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "dsn: x\ndefaults:\n  interval: 60s\n  timeout: 5s\n  interval: 1s\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert str(caught.value) == (
+        f"{path}: line 5: invalid YAML: key 'interval' appears twice in the same mapping"
+    )
+
+
+def test_aliases_are_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "a: &x [1, 2]\nb: [*x, *x, *x]\n")
+    with pytest.raises(ConfigError, match=r"line 2: invalid YAML: aliases .* are not allowed"):
+        load_config(path)
+
+
+def test_config_files_are_bounded(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not a regular file"):
+        load_config("/dev/zero")
+    big = write(tmp_path, "a: " + "x" * (2 << 20) + "\n")
+    with pytest.raises(ConfigError, match="larger than 1048576 bytes"):
+        load_config(big)
+    binary = write(tmp_path, b"a: \xff\xfe\n")
+    with pytest.raises(ConfigError, match=r"not UTF-8 text \(byte 3\)"):
+        load_config(binary)

@@ -41,6 +41,29 @@ def test_unresolvable(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         resolve_secret({"vault": "x"})
 
 
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"\xff\xfepassword\n", "is not UTF-8 text"),
+     (b"pass\x00word", "is not text (it contains NUL bytes)"),
+     (b"x" * (64 * 1024 + 1), "is larger than 65536 bytes")],
+)
+def test_a_secret_file_that_is_not_a_short_text_is_a_config_error(
+    tmp_path: Path, content: bytes, message: str
+) -> None:
+    secret_file = tmp_path / "pw"
+    secret_file.write_bytes(content)
+    node = ConfigNode({"password": {"file": str(secret_file)}}, "pg.yml")
+    with pytest.raises(ConfigError) as caught:
+        node.secret("password")
+    assert str(caught.value).startswith(f"pg.yml: password: secret file '{secret_file}'")
+    assert message in str(caught.value)
+
+
+def test_a_secret_file_must_be_a_regular_file() -> None:
+    with pytest.raises(SecretError, match="not a regular file"):
+        resolve_secret({"file": "/dev/zero"})
+
+
 def test_config_node_secret_names_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("VIGIL_TEST_UNSET", raising=False)
     node = ConfigNode({"database": {"password": {"env": "VIGIL_TEST_UNSET"}}}, "pg.yml")
