@@ -25,7 +25,7 @@ from exporters.common.config import ConfigNode
 from exporters.common.exporter import Exporter, Source
 from exporters.common.tasks import PeriodicTask
 from exporters.postgres.queries import GROUPS, Group
-from exporters.postgres.session import PgSession
+from exporters.postgres.session import PgSession, answer_deadline
 
 PREFIX = "vigil_pg"
 log = logging.getLogger(__name__)
@@ -98,9 +98,9 @@ def _group_task(name: str, group: Group, session: PgSession,
     def run() -> list[Metric]:
         return session.run(group, timeout=settings.timeout)
 
-    # The server cancels a slow statement at settings.timeout; the task's own
-    # limit only catches a connect or network that hangs beyond that.
-    budget = settings.connect_timeout + settings.timeout + 1.0
+    # The server cancels a slow statement at settings.timeout and the session
+    # drops a server that stops answering; the task's own limit is a backstop.
+    budget = settings.connect_timeout + answer_deadline(settings.timeout) + 1.0
     return PeriodicTask(name, run, interval=settings.interval, timeout=budget)
 
 

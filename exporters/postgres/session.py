@@ -3,10 +3,20 @@
 Both database exporters (``postgres`` and ``sql``) need the same three
 guarantees from their connection, so they live here once:
 
-* every statement runs in a **read-only transaction** with a
-  ``statement_timeout`` set by ``SET LOCAL`` (``set_config(..., true)``), so a
-  monitoring query can neither write nor outlive its budget — the server
-  itself cancels it, nothing is left running in ``pg_stat_activity``;
+* every statement runs in a **read-only transaction** (``BEGIN READ ONLY``,
+  checked with ``current_setting('transaction_read_only')`` before any query)
+  with ``statement_timeout`` and ``idle_in_transaction_session_timeout`` set
+  by ``SET LOCAL`` (``set_config(..., true)``), so a monitoring query can
+  neither write nor outlive its budget — the server itself cancels it,
+  nothing is left running in ``pg_stat_activity``;
+* the transaction is always **rolled back**, never committed: whatever a
+  query changes in its session (``set_config(name, value, false)``) is
+  undone with it, so one run cannot loosen the next one's limits;
+* a server that **stops answering** (frozen, TCP still open: its own
+  ``statement_timeout`` cannot fire) is detected on the client: when a run
+  has not finished :func:`answer_deadline` seconds after it started, the
+  connection's socket is shut down, the run fails at once, ``reachable``
+  turns false and the next run reconnects;
 * a broken connection is dropped and reopened on a later run, with
   exponential **backoff** between failed attempts so a dead server is not
   hammered with connection attempts;
@@ -20,6 +30,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -35,6 +47,57 @@ log = logging.getLogger(__name__)
 
 class SourceUnavailable(RuntimeError):
     """The database cannot be reached right now (connect failed or backing off)."""
+
+
+def answer_deadline(timeout: float) -> float:
+    """Seconds after which a run with statement timeout ``timeout`` means "no answer".
+
+    A run holds a few statements, each bounded by the server at ``timeout``;
+    twice that plus a second is more than a live server ever needs, and soon
+    enough for ``vigil_pg_up`` to tell the truth about a frozen one.
+    """
+    return 2 * timeout + 1.0
+
+
+class _AnswerDeadline:
+    """Shut down a connection's socket if the run has not ended by a deadline.
+
+    Why a socket shutdown: a blocked libpq read cannot be interrupted from
+    another thread, and a cancel request goes to the postmaster, which is just
+    as frozen. ``shutdown(2)`` on the socket wakes the blocked read at once
+    with an error; the connection is then broken and is discarded.
+    """
+
+    def __init__(self, conn: psycopg.Connection[Any], seconds: float,
+                 on_expire: Callable[[], None]) -> None:
+        self._conn = conn
+        self._on_expire = on_expire
+        self._lock = threading.Lock()
+        self._done = False
+        self.expired = False
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _AnswerDeadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self._done = True
+        self._timer.cancel()
+
+    def _expire(self) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self.expired = True
+            self._on_expire()
+            # A duplicate of the descriptor: shutting it down affects the
+            # connection, closing it leaves libpq's own descriptor alone.
+            with (contextlib.suppress(OSError, psycopg.Error),
+                  socket.socket(fileno=os.dup(self._conn.fileno())) as sock):
+                sock.shutdown(socket.SHUT_RDWR)
 
 
 class PgSession:
@@ -118,7 +181,11 @@ class PgSession:
         return conn
 
     def run(self, fn: Callable[[psycopg.Cursor[Any]], T], *, timeout: float) -> T:
-        """Run ``fn(cursor)`` in one read-only transaction limited to ``timeout`` s."""
+        """Run ``fn(cursor)`` in one read-only transaction limited to ``timeout`` s.
+
+        The transaction is rolled back afterwards whatever happens: a
+        monitoring run has nothing to commit.
+        """
         with self._lock:
             if self._conn is None or self._conn.closed:
                 try:
@@ -127,22 +194,31 @@ class PgSession:
                     self._reachable = False
                     raise
             conn = self._conn
+            deadline = answer_deadline(timeout)
+            watchdog = _AnswerDeadline(conn, deadline, self._mark_unreachable)
             try:
-                with conn.transaction(), conn.cursor() as cur:
-                    cur.execute(
-                        "SELECT set_config('statement_timeout', %s, true)",
-                        (str(max(1, round(timeout * 1000))),),
-                    )
+                with watchdog, conn.transaction(force_rollback=True), conn.cursor() as cur:
+                    _limit_transaction(cur, timeout)
                     result = fn(cur)
-            except Exception:
+            except Exception as exc:
                 # A query error (or a result the caller rejects) still means
                 # the server answered; only a lost connection means it did not.
-                self._reachable = not (conn.broken or conn.closed)
+                self._reachable = not (watchdog.expired or conn.broken or conn.closed)
                 if not self._reachable:
                     self._discard()
+                if watchdog.expired:
+                    log.warning("no answer from %s within %gs: connection dropped",
+                                self.redacted_dsn, deadline)
+                    raise SourceUnavailable(
+                        f"no answer from the server within {deadline:g}s; connection dropped"
+                    ) from exc
                 raise
             self._reachable = True
             return result
+
+    def _mark_unreachable(self) -> None:
+        """Called by the deadline timer: ``vigil_pg_up`` drops before the run unwinds."""
+        self._reachable = False
 
     def _discard(self) -> None:
         conn, self._conn = self._conn, None
@@ -153,6 +229,20 @@ class PgSession:
     def close(self) -> None:
         with self._lock:
             self._discard()
+
+
+def _limit_transaction(cur: psycopg.Cursor[Any], timeout: float) -> None:
+    """Set this transaction's time limits and prove it is read-only, in one statement."""
+    milliseconds = str(max(1, round(timeout * 1000)))
+    cur.execute(
+        "SELECT set_config('statement_timeout', %s, true),"
+        " set_config('idle_in_transaction_session_timeout', %s, true),"
+        " current_setting('transaction_read_only')",
+        (milliseconds, milliseconds),
+    )
+    row = cur.fetchone()
+    if row is None or row[2] != "on":
+        raise RuntimeError("the transaction is not read-only; refusing to run the query")
 
 
 def _first_line(exc: BaseException) -> str:

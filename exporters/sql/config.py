@@ -11,7 +11,7 @@ Shape (see ``exporters/examples/sql.yml``)::
     dsn: "host=127.0.0.1 dbname=shop user=vigil_reader"
     password: {env: VIGIL_SQL_PASSWORD}      # or {file: PATH}; libpq defaults otherwise
     connect_timeout: 5s
-    defaults: {interval: 60s, timeout: 10s, max_series: 100}
+    defaults: {interval: 60s, timeout: 10s, max_series: 100, max_label_length: 256}
     queries_file: my_queries.yml             # relative to this file
     queries: [...]                           # inline, added to queries_file's
 
@@ -27,7 +27,8 @@ With neither ``queries`` nor ``queries_file`` the shipped
       value: revenue                        # the column holding the value
       interval: 60s                         # optional, else defaults
       timeout: 10s
-      max_series: 100
+      max_series: 100                       # at most 10000
+      max_label_length: 256                 # longer label values are cut (at most 65536)
       sql: SELECT region, sum(amount) AS revenue FROM ... GROUP BY region
 """
 
@@ -45,7 +46,9 @@ DEFAULT_QUERIES = Path(__file__).with_name("default_queries.yml")
 
 TOP_KEYS = ("dsn", "password", "connect_timeout", "backoff_max", "defaults",
             "queries", "queries_file")
-DEFAULT_KEYS = ("interval", "timeout", "max_series")
+DEFAULT_KEYS = ("interval", "timeout", "max_series", "max_label_length")
+MAX_SERIES_LIMIT = 10_000  # more series than this from one query is not a metric
+MAX_LABEL_LENGTH_LIMIT = 65_536
 QUERY_KEYS = ("name", "metric", "type", "help", "unit", "labels", "value", "sql",
               *DEFAULT_KEYS)
 QUERY_NAME = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9_.-]*$")
@@ -66,6 +69,7 @@ class QuerySpec:
     interval: float = 60.0
     timeout: float = 10.0
     max_series: int = 100
+    max_label_length: int = 256
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,7 @@ class Defaults:
     interval: float = 60.0
     timeout: float = 10.0
     max_series: int = 100
+    max_label_length: int = 256
 
 
 @dataclass(frozen=True)
@@ -89,7 +94,10 @@ def parse_defaults(node: ConfigNode, base: Defaults = Defaults()) -> Defaults:
     defaults = Defaults(
         interval=node.duration("interval", base.interval),
         timeout=node.duration("timeout", base.timeout),
-        max_series=node.int("max_series", base.max_series, minimum=1),
+        max_series=node.int("max_series", base.max_series, minimum=1,
+                            maximum=MAX_SERIES_LIMIT),
+        max_label_length=node.int("max_label_length", base.max_label_length, minimum=1,
+                                  maximum=MAX_LABEL_LENGTH_LIMIT),
     )
     if defaults.timeout > defaults.interval:
         raise node.error(
@@ -148,6 +156,7 @@ def parse_query(node: ConfigNode, defaults: Defaults) -> QuerySpec:
         name=name, metric=metric, type=metric_type, help=" ".join(node.str("help").split()),
         sql=sql, value=value, labels=labels, unit=unit, interval=local.interval,
         timeout=local.timeout, max_series=local.max_series,
+        max_label_length=local.max_label_length,
     )
 
 

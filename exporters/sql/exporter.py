@@ -22,7 +22,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from exporters.common.config import ConfigNode
 from exporters.common.exporter import Exporter, Source
 from exporters.common.tasks import PeriodicTask
-from exporters.postgres.session import PgSession
+from exporters.postgres.session import PgSession, answer_deadline
 from exporters.sql import query as sql_query
 from exporters.sql.config import QuerySpec, SqlSettings, parse_settings
 
@@ -40,9 +40,9 @@ def _query_task(spec: QuerySpec, session: PgSession, settings: SqlSettings) -> P
     def run() -> list[Metric]:
         return session.run(lambda cursor: sql_query.run(spec, cursor), timeout=spec.timeout)
 
-    # The server enforces spec.timeout; the task's own limit only catches a
-    # connect or network that hangs beyond it.
-    budget = settings.connect_timeout + spec.timeout + 1.0
+    # The server enforces spec.timeout and the session drops a server that
+    # stops answering; the task's own limit is a backstop.
+    budget = settings.connect_timeout + answer_deadline(spec.timeout) + 1.0
     return PeriodicTask(spec.name, run, interval=spec.interval, timeout=budget)
 
 

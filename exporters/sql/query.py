@@ -1,34 +1,80 @@
-"""Turn one query's result set into one metric family, or a clear error.
+"""Run one query as exactly one statement and turn its result into one metric family.
 
-Why the checks: the result of a hand-written SQL statement is untrusted
-input. A label column that suddenly holds user ids would create thousands of
-series in Prometheus; a duplicated label set would make the exposition
-invalid; a text column where a number belongs is a bug in the query. Each of
-these raises :class:`QueryError` with the query's name and the cause, the run
-counts as failed (``vigil_sql_query_errors_total`` rises) and the query's
-series are dropped rather than half-served.
+Why one statement, enforced by the protocol: a configured query is text the
+exporter does not control. Sent through PostgreSQL's simple query protocol,
+``SELECT 1) a; COMMIT; DELETE FROM t; SELECT * FROM (SELECT 1`` is four
+statements, and the ``COMMIT`` ends the read-only transaction and its
+timeout. The statement is therefore sent with a bound parameter (the row
+limit, ``$1``) through :class:`psycopg.RawCursor`, so psycopg uses the
+extended protocol (Parse/Bind/Execute), whose Parse message PostgreSQL
+refuses outright when it holds more than one statement ("cannot insert
+multiple commands into a prepared statement"). No parser of ours decides.
 
-The statement is wrapped as ``SELECT * FROM (<sql>) AS q LIMIT max_series + 1``
-so an exploding result is cut off by the server, not shipped in full.
+Why the result checks: the result of a hand-written SQL statement is
+untrusted input. A label column that suddenly holds user ids would create
+thousands of series in Prometheus; a duplicated label set would make the
+exposition invalid; two columns of the same name would make "the value"
+ambiguous; a text column where a number belongs is a bug in the query. Each
+of these raises :class:`QueryError` with the query's name and the cause, the
+run counts as failed (``vigil_sql_query_errors_total`` rises) and the
+query's series are dropped rather than half-served.
+
+The statement is wrapped as ``SELECT * FROM (<sql>) AS q LIMIT $1`` with
+``$1 = max_series + 1``, so an exploding result is cut off by the server, not
+shipped in full. Label values longer than the query's ``max_label_length``
+characters are cut to that length (and the cut is logged), so one huge text
+column cannot turn ``/metrics`` into megabytes.
 """
 
 from __future__ import annotations
 
 import decimal
+import logging
 from typing import Any
 
+import psycopg
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
+from exporters.common.config import shown
 from exporters.sql.config import QuerySpec
+
+log = logging.getLogger(__name__)
+
+# SQLSTATE → what it means for a configured query.
+_REASONS = {
+    "25006": "refused: it tried to write, and queries run in a read-only transaction",
+    "57014": "cancelled by the server at its timeout",
+    "42501": "refused: the role lacks a privilege",
+}
 
 
 class QueryError(RuntimeError):
-    """The query ran but its result cannot become metrics."""
+    """The query failed on the server, or ran but its result cannot become metrics."""
 
 
 def limited_sql(spec: QuerySpec) -> str:
-    """``spec.sql`` cut off by the server after one row more than ``max_series``."""
-    return f"SELECT * FROM (\n{spec.sql}\n) AS vigil_query LIMIT {spec.max_series + 1}"
+    """``spec.sql`` cut off by the server after ``$1`` rows (one more than ``max_series``)."""
+    return f"SELECT * FROM (\n{spec.sql}\n) AS vigil_query LIMIT $1"
+
+
+def failure_reason(spec: QuerySpec, exc: psycopg.Error) -> str:
+    """A one-line explanation of a server-side error, naming the query."""
+    message = (exc.diag.message_primary or str(exc)).strip().splitlines()
+    detail = message[0] if message else type(exc).__name__
+    if exc.sqlstate == "42601" and "multiple commands" in detail:
+        reason = "refused: the sql must be exactly one statement"
+    elif exc.sqlstate == "57014":
+        reason = f"cancelled by the server at its timeout of {spec.timeout:g}s"
+    else:
+        reason = _REASONS.get(exc.sqlstate or "", "failed on the server")
+    return f"query {spec.name}: {reason} (PostgreSQL: {detail[:300]})"
+
+
+def cap_label_value(text: str, limit: int) -> tuple[str, bool]:
+    """``text`` cut to ``limit`` characters, and whether it was cut."""
+    if len(text) <= limit:
+        return text, False
+    return text[:limit], True
 
 
 def _number(spec: QuerySpec, raw: Any) -> float | None:
@@ -40,7 +86,7 @@ def _number(spec: QuerySpec, raw: Any) -> float | None:
         return float(raw)
     raise QueryError(
         f"query {spec.name}: column {spec.value!r} holds {type(raw).__name__}"
-        f" {raw!r}, not a number"
+        f" {shown(raw)}, not a number"
     )
 
 
@@ -54,6 +100,12 @@ def to_family(spec: QuerySpec, columns: list[str], rows: list[tuple[Any, ...]]) 
     A row whose value is NULL produces no series (``avg()`` over no rows is
     "no data", not 0).
     """
+    duplicated = sorted({column for column in columns if columns.count(column) > 1})
+    if duplicated:
+        raise QueryError(
+            f"query {spec.name}: more than one column is named"
+            f" {', '.join(map(repr, duplicated))}; give each column its own name"
+        )
     index = {column: position for position, column in enumerate(columns)}
     wanted = [spec.value, *(column for _, column in spec.labels)]
     missing = [column for column in wanted if column not in index]
@@ -76,22 +128,37 @@ def to_family(spec: QuerySpec, columns: list[str], rows: list[tuple[Any, ...]]) 
     value_at = index[spec.value]
     label_at = [index[column] for _, column in spec.labels]
     seen: set[tuple[str, ...]] = set()
+    cut = 0
     for row in rows:
-        labels = tuple(_label_value(row[position]) for position in label_at)
+        capped = [cap_label_value(_label_value(row[position]), spec.max_label_length)
+                  for position in label_at]
+        cut += sum(1 for _, was_cut in capped if was_cut)
+        labels = tuple(text for text, _ in capped)
         if labels in seen:
-            shown = ", ".join(f"{n}={v!r}" for n, v in zip(label_names, labels, strict=True))
-            raise QueryError(f"query {spec.name}: two rows have the same labels ({shown})")
+            shown_labels = ", ".join(
+                f"{n}={shown(v)}" for n, v in zip(label_names, labels, strict=True)
+            )
+            raise QueryError(f"query {spec.name}: two rows have the same labels ({shown_labels})")
         seen.add(labels)
         number = _number(spec, row[value_at])
         if number is not None:
             family.add_metric(list(labels), number)
+    if cut:
+        log.warning("query %s: %d label values longer than max_label_length=%d were cut",
+                    spec.name, cut, spec.max_label_length)
     return family
 
 
 def run(spec: QuerySpec, cursor: Any) -> list[Metric]:
-    """Execute ``spec`` on ``cursor`` (inside the session's transaction)."""
-    cursor.execute(limited_sql(spec))
-    if cursor.description is None:
-        raise QueryError(f"query {spec.name}: the statement returned no result set")
-    columns = [column.name for column in cursor.description]
-    return [to_family(spec, columns, cursor.fetchall())]
+    """Execute ``spec`` as one statement on ``cursor``'s connection (in its transaction)."""
+    with psycopg.RawCursor(cursor.connection) as raw:
+        try:
+            raw.execute(limited_sql(spec), (spec.max_series + 1,))
+        except psycopg.Error as exc:
+            if exc.sqlstate is None:  # not an answer from the server: the connection failed
+                raise
+            raise QueryError(failure_reason(spec, exc)) from exc
+        if raw.description is None:
+            raise QueryError(f"query {spec.name}: the statement returned no result set")
+        columns = [column.name for column in raw.description]
+        return [to_family(spec, columns, raw.fetchall())]

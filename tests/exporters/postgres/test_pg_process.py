@@ -23,7 +23,7 @@ def write_config(path: Path, cluster: PgCluster, **extra: str) -> Path:
     lines = [
         f'dsn: "{cluster.dsn(tcp=True)}"',
         "password: {env: VIGIL_PG_PASSWORD}",
-        "interval: 300ms",
+        "interval: 1s",
         "timeout: 300ms",
         "connect_timeout: 1s",
         "backoff_max: 500ms",
@@ -115,6 +115,15 @@ def test_config_error_exits_2_and_names_the_key(tmp_path: Path) -> None:
         ({"dsn": "host=x", "interval": "10s", "timeout": "30s"},
          "postgres.yml: timeout: timeout (30s) must not exceed interval (10s)"),
         ({"dsn": "host=x", "interval": "soon"}, "postgres.yml: interval: expected a duration"),
+        ({"dsn": "host=x", "interval": float("inf")},
+         "postgres.yml: interval: expected a finite duration, got inf"),
+        ({"dsn": "host=x", "timeout": float("nan")},
+         "postgres.yml: timeout: expected a finite duration, got nan"),
+        ({"dsn": "host=x", "interval": "1ms"},
+         "postgres.yml: interval: expected a duration from 1s to 24h, got '1ms'"),
+        ({"dsn": "host=x", "connect_timeout": "100000d"},
+         "postgres.yml: connect_timeout: expected a duration from 1s to 5m, got '100000d'"),
+        ({"dsn": "host=x", "backoff_max": 0}, "postgres.yml: backoff_max: expected a positive"),
     ],
 )
 def test_bad_config_is_refused_with_file_and_key(data: dict, expected: str) -> None:
@@ -122,6 +131,22 @@ def test_bad_config_is_refused_with_file_and_key(data: dict, expected: str) -> N
         parse_settings(ConfigNode(data, "postgres.yml"))
     assert str(caught.value).startswith(expected)
     assert "never-shown" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("interval: .inf\n", "interval: expected a finite duration, got inf"),
+     ("interval: 15s\ntimeout: 1s\ninterval: 1s\n",
+      "line 4: invalid YAML: key 'interval' appears twice in the same mapping")],
+)
+def test_degenerate_config_exits_2_naming_the_key(tmp_path: Path, text: str,
+                                                  message: str) -> None:
+    config = tmp_path / "postgres.yml"
+    config.write_text('dsn: "host=127.0.0.1 dbname=postgres"\n' + text)
+    result = run_cli(["exporter", "postgres", "--config", str(config)])
+    assert result.returncode == 2, result.stderr
+    assert f"{config}: {message}" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_password_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
