@@ -12,6 +12,10 @@ guarantees from their connection, so they live here once:
 * the transaction is always **rolled back**, never committed: whatever a
   query changes in its session (``set_config(name, value, false)``) is
   undone with it, so one run cannot loosen the next one's limits;
+* session-level advisory locks a query took (``pg_advisory_lock``, the one
+  thing a read-only statement can hold past its transaction) are released
+  at the end of every run, so a query cannot leave a lock that blocks the
+  application until the exporter restarts;
 * a server that **stops answering** (frozen, TCP still open: its own
   ``statement_timeout`` cannot fire) is detected on the client: when a run
   has not finished :func:`answer_deadline` seconds after it started, the
@@ -199,7 +203,14 @@ class PgSession:
             try:
                 with watchdog, conn.transaction(force_rollback=True), conn.cursor() as cur:
                     _limit_transaction(cur, timeout)
-                    result = fn(cur)
+                    try:
+                        # A savepoint, so that the transaction is still usable
+                        # after a failed query, for the clean-up below.
+                        with conn.transaction():
+                            result = fn(cur)
+                    finally:
+                        if not (watchdog.expired or conn.broken):
+                            _release_session_locks(cur)
             except Exception as exc:
                 # A query error (or a result the caller rejects) still means
                 # the server answered; only a lost connection means it did not.
@@ -243,6 +254,12 @@ def _limit_transaction(cur: psycopg.Cursor[Any], timeout: float) -> None:
     row = cur.fetchone()
     if row is None or row[2] != "on":
         raise RuntimeError("the transaction is not read-only; refusing to run the query")
+
+
+def _release_session_locks(cur: psycopg.Cursor[Any]) -> None:
+    """Drop session-level advisory locks; a failure here must not hide the run's own error."""
+    with contextlib.suppress(psycopg.Error):
+        cur.execute("SELECT pg_advisory_unlock_all()")
 
 
 def _first_line(exc: BaseException) -> str:

@@ -173,6 +173,21 @@ def test_session_changes_do_not_outlive_the_run(make_owner_exporter: Callable) -
     assert "77MB" not in second
 
 
+@pytest.mark.parametrize("sql", [
+    "SELECT pg_advisory_lock(4242) AS l, 1 AS v",
+    "SELECT pg_advisory_lock(4242) AS l, 1 / (random() * 0)::int AS v",  # the lock, then an error
+])
+def test_a_query_cannot_keep_a_lock_after_its_run(owned: PgCluster,
+                                                  make_owner_exporter: Callable, sql: str) -> None:
+    # Session-level advisory locks outlive transactions, rolled back or not;
+    # each run releases them.
+    exporter = make_owner_exporter(sql)
+    run_tasks(exporter)
+    assert owned.scalar(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242"
+    ) == 0
+
+
 def test_a_percent_sign_and_a_trailing_semicolon_are_fine(
     make_owner_exporter: Callable,
 ) -> None:
