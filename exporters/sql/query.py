@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 # SQLSTATE → what it means for a configured query.
 _REASONS = {
     "25006": "refused: it tried to write, and queries run in a read-only transaction",
+    "25001": "refused: it tried to change the read-only transaction",
     "57014": "cancelled by the server at its timeout",
     "42501": "refused: the role lacks a privilege",
 }
