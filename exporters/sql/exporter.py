@@ -8,21 +8,23 @@ stalls its own series. Each run is a read-only transaction whose
 query itself (see :mod:`exporters.postgres.session`).
 
 Scrapes serve each query's last result. A failed run — error, timeout,
-cardinality limit — drops that query's series at once (no stale values) and
-is counted in ``vigil_sql_query_errors_total{query}``.
+cardinality limit — drops that query's series at once (no stale values), is
+counted in ``vigil_sql_query_errors_total{query}`` and named, until the next
+success, by ``vigil_sql_query_last_error_info{query,reason}``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
+import psycopg
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from exporters.common.config import ConfigNode
 from exporters.common.exporter import Exporter, Source
 from exporters.common.tasks import PeriodicTask
-from exporters.postgres.session import PgSession, answer_deadline
+from exporters.postgres.session import PgSession, SourceUnavailable, answer_deadline
 from exporters.sql import query as sql_query
 from exporters.sql.config import QuerySpec, SqlSettings, parse_settings
 
@@ -36,9 +38,26 @@ def application_name(spec: QuerySpec) -> str:
     return f"{APPLICATION_NAME}:{spec.name}"[:63]
 
 
-def _query_task(spec: QuerySpec, session: PgSession, settings: SqlSettings) -> PeriodicTask:
+def _query_task(spec: QuerySpec, session: PgSession, settings: SqlSettings,
+                reasons: dict[str, str]) -> PeriodicTask:
     def run() -> list[Metric]:
-        return session.run(lambda cursor: sql_query.run(spec, cursor), timeout=spec.timeout)
+        # Until the run returns, a failure is a timeout: the task records it
+        # as such if the run never comes back.
+        reasons[spec.name] = "timeout"
+        try:
+            result = session.run(lambda cursor: sql_query.run(spec, cursor),
+                                 timeout=spec.timeout)
+        except sql_query.QueryError as exc:
+            reasons[spec.name] = exc.reason
+            raise
+        except (SourceUnavailable, psycopg.OperationalError):
+            reasons[spec.name] = "unavailable"
+            raise
+        except Exception:
+            reasons[spec.name] = "error"
+            raise
+        reasons.pop(spec.name, None)
+        return result
 
     # The server enforces spec.timeout and the session drops a server that
     # stops answering; the task's own limit is a backstop.
@@ -46,8 +65,13 @@ def _query_task(spec: QuerySpec, session: PgSession, settings: SqlSettings) -> P
     return PeriodicTask(spec.name, run, interval=spec.interval, timeout=budget)
 
 
-def query_families(tasks: Sequence[PeriodicTask]) -> list[Metric]:
-    """Per-query self-metrics, from each task's last recorded state."""
+def query_families(tasks: Sequence[PeriodicTask],
+                   reasons: Mapping[str, str] | None = None) -> list[Metric]:
+    """Per-query self-metrics, from each task's last recorded state.
+
+    ``reasons`` maps a query whose last run failed to one of
+    :data:`exporters.sql.query.REASONS`.
+    """
     success = GaugeMetricFamily(
         "vigil_sql_query_success", "Whether the query's last run succeeded (1) or not (0).",
         labels=["query"],
@@ -66,6 +90,12 @@ def query_families(tasks: Sequence[PeriodicTask]) -> list[Metric]:
         "Unix time of the query's last successful run (0 if it never succeeded).",
         labels=["query"],
     )
+    last_error = GaugeMetricFamily(
+        "vigil_sql_query_last_error_info",
+        "Present (1) while the query's last run failed; `reason` says why"
+        " (not_one_statement and read_only mean the query tried to write).",
+        labels=["query", "reason"],
+    )
     for task in tasks:
         state = task.state()
         errors.add_metric([task.name], state.failures_total)
@@ -73,7 +103,9 @@ def query_families(tasks: Sequence[PeriodicTask]) -> list[Metric]:
         if state.ran:
             success.add_metric([task.name], 1 if state.success else 0)
             duration.add_metric([task.name], state.duration)
-    return [success, duration, errors, last_success]
+            if not state.success:
+                last_error.add_metric([task.name, (reasons or {}).get(task.name, "error")], 1)
+    return [success, duration, errors, last_success, last_error]
 
 
 def build_exporter(settings: SqlSettings) -> Exporter:
@@ -89,15 +121,17 @@ def build_exporter(settings: SqlSettings) -> Exporter:
         )
         for spec in settings.queries
     ]
+    reasons: dict[str, str] = {}
     tasks = [
-        _query_task(spec, session, settings)
+        _query_task(spec, session, settings, reasons)
         for spec, session in zip(settings.queries, sessions, strict=True)
     ]
     if sessions:
         log.info("running %d queries against %s", len(tasks), sessions[0].redacted_dsn)
     return Exporter(
         PREFIX,
-        sources=[Source("queries", lambda: query_families(tasks), self_metrics=False)],
+        sources=[Source("queries", lambda: query_families(tasks, reasons),
+                        self_metrics=False)],
         tasks=tasks,
         on_stop=[session.close for session in sessions],
     )

@@ -40,17 +40,30 @@ from exporters.sql.config import QuerySpec
 
 log = logging.getLogger(__name__)
 
-# SQLSTATE → what it means for a configured query.
-_REASONS = {
-    "25006": "refused: it tried to write, and queries run in a read-only transaction",
-    "25001": "refused: it tried to change the read-only transaction",
-    "57014": "cancelled by the server at its timeout",
-    "42501": "refused: the role lacks a privilege",
+# SQLSTATE → (reason label, what it means for a configured query).
+_SERVER_REASONS = {
+    "25006": ("read_only",
+              "refused: it tried to write, and queries run in a read-only transaction"),
+    "25001": ("read_only", "refused: it tried to change the read-only transaction"),
+    "42501": ("privilege", "refused: the role lacks a privilege"),
 }
+
+# Every value of the `reason` label of vigil_sql_query_last_error_info.
+REASONS = ("not_one_statement", "read_only", "timeout", "privilege", "server_error",
+           "too_many_series", "bad_result", "unavailable", "error")
 
 
 class QueryError(RuntimeError):
-    """The query failed on the server, or ran but its result cannot become metrics."""
+    """The query failed on the server, or ran but its result cannot become metrics.
+
+    ``reason`` is one of :data:`REASONS`, a bounded label value for alerting
+    (a ``not_one_statement`` or ``read_only`` failure means someone tried to
+    make a monitoring query write).
+    """
+
+    def __init__(self, message: str, reason: str = "bad_result") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 def limited_sql(spec: QuerySpec) -> str:
@@ -58,17 +71,18 @@ def limited_sql(spec: QuerySpec) -> str:
     return f"SELECT * FROM (\n{spec.sql}\n) AS vigil_query LIMIT $1"
 
 
-def failure_reason(spec: QuerySpec, exc: psycopg.Error) -> str:
-    """A one-line explanation of a server-side error, naming the query."""
+def server_failure(spec: QuerySpec, exc: psycopg.Error) -> QueryError:
+    """A server-side error as a :class:`QueryError` naming the query and the cause."""
     message = (exc.diag.message_primary or str(exc)).strip().splitlines()
     detail = message[0] if message else type(exc).__name__
     if exc.sqlstate == "42601" and "multiple commands" in detail:
-        reason = "refused: the sql must be exactly one statement"
+        reason, meaning = "not_one_statement", "refused: the sql must be exactly one statement"
     elif exc.sqlstate == "57014":
-        reason = f"cancelled by the server at its timeout of {spec.timeout:g}s"
+        reason, meaning = "timeout", f"cancelled by the server at its timeout of {spec.timeout:g}s"
     else:
-        reason = _REASONS.get(exc.sqlstate or "", "failed on the server")
-    return f"query {spec.name}: {reason} (PostgreSQL: {detail[:300]})"
+        reason, meaning = _SERVER_REASONS.get(
+            exc.sqlstate or "", ("server_error", "failed on the server"))
+    return QueryError(f"query {spec.name}: {meaning} (PostgreSQL: {detail[:300]})", reason)
 
 
 def cap_label_value(text: str, limit: int) -> tuple[str, bool]:
@@ -118,7 +132,8 @@ def to_family(spec: QuerySpec, columns: list[str], rows: list[tuple[Any, ...]]) 
     if len(rows) > spec.max_series:
         raise QueryError(
             f"query {spec.name}: more than max_series={spec.max_series} series;"
-            " a label column has too many distinct values (series dropped)"
+            " a label column has too many distinct values (series dropped)",
+            "too_many_series",
         )
     label_names = [label for label, _ in spec.labels]
     family: Metric
@@ -158,7 +173,7 @@ def run(spec: QuerySpec, cursor: Any) -> list[Metric]:
         except psycopg.Error as exc:
             if exc.sqlstate is None:  # not an answer from the server: the connection failed
                 raise
-            raise QueryError(failure_reason(spec, exc)) from exc
+            raise server_failure(spec, exc) from exc
         if raw.description is None:
             raise QueryError(f"query {spec.name}: the statement returned no result set")
         columns = [column.name for column in raw.description]

@@ -209,6 +209,8 @@ def test_queries_recover_on_their_own_after_a_database_restart() -> None:
             run_tasks(exporter)
             assert value(exporter, "vigil_test_alive") is None
             assert value(exporter, "vigil_sql_query_errors_total", {"query": "alive"}) == 1
+            assert value(exporter, "vigil_sql_query_last_error_info",
+                         {"query": "alive", "reason": "unavailable"}) == 1
             cluster.start()
 
             def back() -> bool:
@@ -217,5 +219,7 @@ def test_queries_recover_on_their_own_after_a_database_restart() -> None:
 
             wait_for(back, 10, 0.1, "query did not recover after the restart")
             assert value(exporter, "vigil_sql_query_success", {"query": "alive"}) == 1
+            assert value(exporter, "vigil_sql_query_last_error_info",
+                         {"query": "alive", "reason": "unavailable"}) is None
         finally:
             exporter.stop()

@@ -76,11 +76,19 @@ def rows(cluster: PgCluster) -> int:
     return int(cluster.scalar("SELECT count(*) FROM login_attempts", dbname="owned"))
 
 
-def run_failed(exporter: Exporter, caplog: pytest.LogCaptureFixture) -> str:
-    """Run the query once; assert it is reported failed; return the logged reason."""
+def last_error_reasons(exporter: Exporter) -> list[str]:
+    return [s.labels["reason"] for f in exporter.registry.collect()
+            if f.name == "vigil_sql_query_last_error_info" for s in f.samples]
+
+
+def run_failed(exporter: Exporter, caplog: pytest.LogCaptureFixture,
+               reason: str | None = None) -> str:
+    """Run the query once; assert it is reported failed (with ``reason``); return the log line."""
     caplog.clear()
     with caplog.at_level(logging.WARNING):
         run_tasks(exporter)
+    if reason is not None:
+        assert last_error_reasons(exporter) == [reason]
     assert value(exporter, "vigil_sql_query_success", {"query": "q"}) == 0
     assert value(exporter, "vigil_sql_query_errors_total", {"query": "q"}) == 1
     assert value(exporter, "vigil_test_q") is None
@@ -110,7 +118,7 @@ def test_a_query_cannot_break_out_of_its_statement(
     owned: PgCluster, make_owner_exporter: Callable, caplog: pytest.LogCaptureFixture, sql: str
 ) -> None:
     exporter = make_owner_exporter(sql, timeout="2s")
-    reason = run_failed(exporter, caplog)
+    reason = run_failed(exporter, caplog, "not_one_statement")
     assert "query q: refused: the sql must be exactly one statement" in reason
     assert "cannot insert multiple commands into a prepared statement" in reason
     assert rows(owned) == ROWS
@@ -122,7 +130,7 @@ def test_a_query_cannot_make_its_transaction_writable(
     owned: PgCluster, make_owner_exporter: Callable, caplog: pytest.LogCaptureFixture
 ) -> None:
     exporter = make_owner_exporter("SELECT set_config('transaction_read_only', 'off', true) AS v")
-    reason = run_failed(exporter, caplog)
+    reason = run_failed(exporter, caplog, "read_only")
     assert "query q: refused: it tried to change the read-only transaction" in reason
 
 
@@ -147,7 +155,7 @@ def test_a_single_statement_cannot_write(
     sql: str, expected: str,
 ) -> None:
     exporter = make_owner_exporter(sql)
-    reason = run_failed(exporter, caplog)
+    reason = run_failed(exporter, caplog, "server_error" if "failed on" in expected else "read_only")
     assert f"query q: {expected}" in reason
     assert rows(owned) == ROWS
     assert owned.scalar("SELECT last_value FROM owned_seq", dbname="owned") == 1
@@ -164,7 +172,7 @@ def test_a_statement_cannot_lift_its_own_timeout(
         f"SELECT set_config('statement_timeout', '0', {local}) AS s, 1 AS v FROM pg_sleep(4)",
         timeout="1s",
     )
-    reason = run_failed(exporter, caplog)
+    reason = run_failed(exporter, caplog, "timeout")
     assert "query q: cancelled by the server at its timeout of 1s" in reason
     assert "canceling statement due to statement timeout" in reason
 
@@ -210,13 +218,14 @@ def test_a_percent_sign_and_a_trailing_semicolon_are_fine(
     )
     run_tasks(exporter)
     assert value(exporter, "vigil_test_q") == 11  # user1, user10..user19
+    assert last_error_reasons(exporter) == []
 
 
 def test_duplicate_column_names_are_an_error(
     make_owner_exporter: Callable, caplog: pytest.LogCaptureFixture
 ) -> None:
     exporter = make_owner_exporter("SELECT 1 AS v, 2 AS v")
-    reason = run_failed(exporter, caplog)
+    reason = run_failed(exporter, caplog, "bad_result")
     assert "query q: more than one column is named 'v'" in reason
 
 
@@ -248,5 +257,5 @@ def test_rows_are_cut_off_by_the_server_at_max_series(
         "SELECT g::text AS k, g AS v FROM (SELECT generate_series(1, 100000000) AS g) s",
         labels=["k"], max_series=10, timeout="2s",
     )
-    reason = run_failed(exporter, caplog)
+    reason = run_failed(exporter, caplog, "too_many_series")
     assert "query q: more than max_series=10 series" in reason
