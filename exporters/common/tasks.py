@@ -53,6 +53,7 @@ MAX_SECONDS = 7 * 86400.0
 # After an error outside fn, the loop waits at least this long before the
 # next run, so a persistent failure cannot become a busy loop.
 MIN_RETRY_SECONDS = 1.0
+THREAD_STOPPED = "the task's thread has stopped"
 
 
 class CollectionError(Exception):
@@ -210,6 +211,18 @@ class PeriodicTask:
         log.warning("collector %s failed: %s", self.name, error)
 
     # -- reading ----------------------------------------------------------
+    def is_current(self) -> bool:
+        """Whether the task is keeping up: a run finished within ``max_age``, loop alive.
+
+        For health gauges fed by something else than the task's own metrics
+        (``vigil_pg_up`` reads the session): a stalled or dead task must not
+        leave them reading an old "up".
+        """
+        state = self.state()
+        if state.error == THREAD_STOPPED:
+            return False
+        return state.ran and self._clock() - state.finished_at <= self.max_age
+
     def state(self) -> TaskState:
         """The last outcome; metrics older than ``max_age`` are withheld.
 
@@ -221,8 +234,7 @@ class PeriodicTask:
             state = self._state
         thread = self._thread
         if thread is not None and not thread.is_alive() and not self._stop.is_set():
-            return replace(state, metrics=[], ran=True, success=False,
-                           error="the task's thread has stopped")
+            return replace(state, metrics=[], ran=True, success=False, error=THREAD_STOPPED)
         if state.metrics and self._clock() - state.metrics_at > self.max_age:
             return replace(state, metrics=[])
         return state

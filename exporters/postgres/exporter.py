@@ -15,6 +15,7 @@ reconnects with backoff and the next runs fill the series again.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import psycopg
@@ -83,12 +84,18 @@ def parse_settings(config: ConfigNode) -> PostgresSettings:
     return settings
 
 
-def _up_family(session: PgSession) -> list[Metric]:
+def _up_family(session: PgSession, tasks: Sequence[PeriodicTask]) -> list[Metric]:
+    """``vigil_pg_up``: the session reached the server, and that news is recent.
+
+    The session's flag alone would read 1 forever if the tasks stopped running
+    (an old "up" is a lie); so it counts only while some group is current.
+    """
+    up = session.reachable and any(task.is_current() for task in tasks)
     return [
         GaugeMetricFamily(
             "vigil_pg_up",
             "Whether the last attempt to query the server reached it (1) or not (0).",
-            value=1 if session.reachable else 0,
+            value=1 if up else 0,
         )
     ]
 
@@ -118,7 +125,7 @@ def build_exporter(settings: PostgresSettings) -> Exporter:
     log.info("reading statistics from %s every %gs", session.redacted_dsn, settings.interval)
     return Exporter(
         PREFIX,
-        sources=[Source("up", lambda: _up_family(session), self_metrics=False)],
+        sources=[Source("up", lambda: _up_family(session, tasks), self_metrics=False)],
         tasks=tasks,
         on_stop=[session.close],
     )

@@ -171,5 +171,16 @@ def test_a_dead_loop_thread_is_reported_not_served_as_fresh(
         assert state.success is False
         assert state.metrics == []
         assert state.error == "the task's thread has stopped"
+        assert not task.is_current()
     finally:
         task.stop()
+
+
+def test_a_task_is_current_only_while_its_runs_are_recent() -> None:
+    now = [0.0]
+    task = PeriodicTask("q", lambda: [gauge(1)], interval=5, timeout=1, clock=lambda: now[0])
+    assert not task.is_current()  # never ran
+    task.run_once()
+    assert task.is_current()
+    now[0] = 11.5  # beyond max_age = 2 * interval + timeout
+    assert not task.is_current()

@@ -3,7 +3,8 @@
 SIGSTOP on the postmaster and every backend keeps the port open and the
 kernel acknowledging packets, but nothing answers: the server's own
 statement_timeout cannot fire. The exporter's session must notice on its
-own, through the answer deadline, and report ``vigil_pg_up 0``.
+own, through the answer deadline, and report ``vigil_pg_up 0``. Nor may
+``vigil_pg_up`` keep reading 1 when no run has finished for a long time.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -68,3 +70,16 @@ def test_a_frozen_server_is_reported_down_and_recovers(make_exporter: Callable) 
                      is not None, 10, 0.05, "series did not come back")
         finally:
             exporter.stop()
+
+
+def test_up_is_not_served_from_runs_that_stopped(primary: PgCluster, make_exporter: Callable,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    exporter = make_exporter(primary)
+    for task in exporter.tasks:
+        task.run_once()
+    assert value(exporter, "vigil_pg_up") == 1
+    # No group has finished a run for longer than its max_age (as when the
+    # loops stopped): the session's last "reachable" is old news.
+    for task in exporter.tasks:
+        monkeypatch.setattr(task, "_clock", lambda task=task: time.time() + task.max_age + 1)
+    assert value(exporter, "vigil_pg_up") == 0
