@@ -1,6 +1,6 @@
 """One PostgreSQL connection that survives the server going away.
 
-Both database exporters (``postgres`` and ``sql``) need the same three
+Both database exporters (``postgres`` and ``sql``) need the same
 guarantees from their connection, so they live here once:
 
 * every statement runs in a **read-only transaction** (``BEGIN READ ONLY``,
@@ -109,7 +109,7 @@ class PgSession:
 
     ``run(fn, timeout=...)`` opens the connection if needed, runs ``fn`` with
     a cursor inside ``BEGIN READ ONLY`` + ``SET LOCAL statement_timeout`` and
-    commits. Errors propagate to the caller (which turns them into metrics);
+    rolls back. Errors propagate to the caller (which turns them into metrics);
     a connection-level failure also discards the connection so that the next
     run reconnects. After a failed *connect*, further attempts wait
     ``backoff_initial`` doubling up to ``backoff_max`` seconds; runs during
