@@ -152,6 +152,8 @@ def parse_query(node: ConfigNode, defaults: Defaults) -> QuerySpec:
     sql = node.str("sql").strip().rstrip(";").strip()
     if not sql:
         raise node.error("expected a SELECT statement", "sql")
+    if "\0" in sql:
+        raise node.error("a NUL character cannot be sent to PostgreSQL", "sql")
     return QuerySpec(
         name=name, metric=metric, type=metric_type, help=" ".join(node.str("help").split()),
         sql=sql, value=value, labels=labels, unit=unit, interval=local.interval,

@@ -169,7 +169,9 @@ def run(spec: QuerySpec, cursor: Any) -> list[Metric]:
     """Execute ``spec`` as one statement on ``cursor``'s connection (in its transaction)."""
     with psycopg.RawCursor(cursor.connection) as raw:
         try:
-            raw.execute(limited_sql(spec), (spec.max_series + 1,))
+            # prepare=False: an unnamed statement, parsed afresh each run; no
+            # server-side prepared statement outlives the run (or trips a pooler).
+            raw.execute(limited_sql(spec), (spec.max_series + 1,), prepare=False)
         except psycopg.Error as exc:
             if exc.sqlstate is None:  # not an answer from the server: the connection failed
                 raise

@@ -87,6 +87,8 @@ BAD_CONFIGS = [
      "queries[0].timeout: timeout (120s) must not exceed interval (60s)"),
     ({"dsn": "host=x", "queries": [base_query(max_series=0)]},
      "queries[0].max_series: expected an integer >= 1"),
+    ({"dsn": "host=x", "queries": [base_query(sql="SELECT 1 AS v\0; DELETE FROM t")]},
+     "queries[0].sql: a NUL character cannot be sent to PostgreSQL"),
     ({"dsn": "host=x", "queries": [base_query(max_series=10**9)]},
      "queries[0].max_series: expected an integer <= 10000, got 1000000000"),
     ({"dsn": "host=x", "queries": [base_query(max_label_length=0)]},

@@ -48,6 +48,9 @@ def owned(shop: PgCluster) -> Iterator[PgCluster]:
               PERFORM set_config('transaction_read_only', 'off', true);
               DELETE FROM login_attempts; RETURN 1;
             END $$""")
+        conn.execute("""
+            CREATE FUNCTION untimed_sleep() RETURNS int LANGUAGE sql
+            SET statement_timeout = 0 AS 'SELECT 1 FROM pg_sleep(4)'""")
     yield shop
 
 
@@ -162,16 +165,17 @@ def test_a_single_statement_cannot_write(
     assert owned.scalar("SELECT is_called FROM owned_seq", dbname="owned") is False
 
 
-@pytest.mark.parametrize("local", ["true", "false"])
+@pytest.mark.parametrize("sql", [
+    "SELECT set_config('statement_timeout', '0', true) AS s, 1 AS v FROM pg_sleep(4)",
+    "SELECT set_config('statement_timeout', '0', false) AS s, 1 AS v FROM pg_sleep(4)",
+    "SELECT untimed_sleep() AS v",  # a function with its own SET statement_timeout = 0
+])
 def test_a_statement_cannot_lift_its_own_timeout(
-    make_owner_exporter: Callable, caplog: pytest.LogCaptureFixture, local: str
+    make_owner_exporter: Callable, caplog: pytest.LogCaptureFixture, sql: str
 ) -> None:
     # statement_timeout is armed when the statement starts; changing the
     # setting inside it does not disarm it.
-    exporter = make_owner_exporter(
-        f"SELECT set_config('statement_timeout', '0', {local}) AS s, 1 AS v FROM pg_sleep(4)",
-        timeout="1s",
-    )
+    exporter = make_owner_exporter(sql, timeout="1s")
     reason = run_failed(exporter, caplog, "timeout")
     assert "query q: cancelled by the server at its timeout of 1s" in reason
     assert "canceling statement due to statement timeout" in reason
