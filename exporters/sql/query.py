@@ -34,6 +34,7 @@ from typing import Any
 
 import psycopg
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from psycopg import sql
 
 from exporters.common.config import shown
 from exporters.sql.config import QuerySpec
@@ -46,6 +47,8 @@ _SERVER_REASONS = {
               "refused: it tried to write, and queries run in a read-only transaction"),
     "25001": ("read_only", "refused: it tried to change the read-only transaction"),
     "42501": ("privilege", "refused: the role lacks a privilege"),
+    "42703": ("bad_result", "the result lacks a column the query config names"),
+    "42702": ("bad_result", "more than one column of the result has that name"),
 }
 
 # Every value of the `reason` label of vigil_sql_query_last_error_info.
@@ -66,9 +69,23 @@ class QueryError(RuntimeError):
         self.reason = reason
 
 
-def limited_sql(spec: QuerySpec) -> str:
-    """``spec.sql`` cut off by the server after ``$1`` rows (one more than ``max_series``)."""
-    return f"SELECT * FROM (\n{spec.sql}\n) AS vigil_query LIMIT $1"
+def limited_sql(spec: QuerySpec) -> sql.Composed:
+    """``spec.sql`` reduced by the server to what the metric needs.
+
+    Only the value column and the label columns are returned, label values
+    as text cut to ``max_label_length + 1`` characters (one more, so that a
+    cut can be told and reported), and at most ``$1`` rows (one more than
+    ``max_series``). Whatever else the query computes never leaves the server.
+    """
+    labels = [
+        sql.SQL("left(({})::text, {})").format(
+            sql.Identifier(column), sql.Literal(spec.max_label_length + 1))
+        for _, column in spec.labels
+    ]
+    return sql.SQL("SELECT {columns} FROM (\n{body}\n) AS vigil_query LIMIT $1").format(
+        columns=sql.SQL(", ").join([sql.Identifier(spec.value), *labels]),
+        body=sql.SQL(spec.sql),  # type: ignore[arg-type]  # the configured text, as is
+    )
 
 
 def server_failure(spec: QuerySpec, exc: psycopg.Error) -> QueryError:
@@ -110,10 +127,10 @@ def _label_value(raw: Any) -> str:
 
 
 def to_family(spec: QuerySpec, columns: list[str], rows: list[tuple[Any, ...]]) -> Metric:
-    """Build the metric family of ``spec`` from a result set.
+    """Build the metric family of ``spec`` from a whole result set (any columns).
 
-    A row whose value is NULL produces no series (``avg()`` over no rows is
-    "no data", not 0).
+    Column names must be unique (``SELECT 1 AS n, 2 AS n`` has no single
+    ``n``) and include the value and label columns.
     """
     duplicated = sorted({column for column in columns if columns.count(column) > 1})
     if duplicated:
@@ -129,6 +146,16 @@ def to_family(spec: QuerySpec, columns: list[str], rows: list[tuple[Any, ...]]) 
             f"query {spec.name}: result has no column {', '.join(map(repr, missing))}"
             f" (columns: {', '.join(columns) or 'none'})"
         )
+    positions = [index[column] for column in wanted]
+    return family_from_rows(spec, [tuple(row[at] for at in positions) for row in rows])
+
+
+def family_from_rows(spec: QuerySpec, rows: list[tuple[Any, ...]]) -> Metric:
+    """Build the metric family of ``spec`` from rows of ``(value, label, ...)``.
+
+    Labels come in the order of ``spec.labels``. A row whose value is NULL
+    produces no series (``avg()`` over no rows is "no data", not 0).
+    """
     if len(rows) > spec.max_series:
         raise QueryError(
             f"query {spec.name}: more than max_series={spec.max_series} series;"
@@ -141,13 +168,11 @@ def to_family(spec: QuerySpec, columns: list[str], rows: list[tuple[Any, ...]]) 
         family = CounterMetricFamily(spec.metric, spec.help, labels=label_names, unit=spec.unit or "")
     else:
         family = GaugeMetricFamily(spec.metric, spec.help, labels=label_names, unit=spec.unit or "")
-    value_at = index[spec.value]
-    label_at = [index[column] for _, column in spec.labels]
     seen: set[tuple[str, ...]] = set()
     cut = 0
-    for row in rows:
-        capped = [cap_label_value(_label_value(row[position]), spec.max_label_length)
-                  for position in label_at]
+    for raw_value, *raw_labels in rows:
+        capped = [cap_label_value(_label_value(raw), spec.max_label_length)
+                  for raw in raw_labels]
         cut += sum(1 for _, was_cut in capped if was_cut)
         labels = tuple(text for text, _ in capped)
         if labels in seen:
@@ -156,7 +181,7 @@ def to_family(spec: QuerySpec, columns: list[str], rows: list[tuple[Any, ...]]) 
             )
             raise QueryError(f"query {spec.name}: two rows have the same labels ({shown_labels})")
         seen.add(labels)
-        number = _number(spec, row[value_at])
+        number = _number(spec, raw_value)
         if number is not None:
             family.add_metric(list(labels), number)
     if cut:
@@ -176,7 +201,4 @@ def run(spec: QuerySpec, cursor: Any) -> list[Metric]:
             if exc.sqlstate is None:  # not an answer from the server: the connection failed
                 raise
             raise server_failure(spec, exc) from exc
-        if raw.description is None:
-            raise QueryError(f"query {spec.name}: the statement returned no result set")
-        columns = [column.name for column in raw.description]
-        return [to_family(spec, columns, raw.fetchall())]
+        return [family_from_rows(spec, raw.fetchall())]

@@ -230,7 +230,27 @@ def test_duplicate_column_names_are_an_error(
 ) -> None:
     exporter = make_owner_exporter("SELECT 1 AS v, 2 AS v")
     reason = run_failed(exporter, caplog, "bad_result")
-    assert "query q: more than one column is named 'v'" in reason
+    assert ("query q: more than one column of the result has that name"
+            ' (PostgreSQL: column reference "v" is ambiguous)') in reason
+
+
+def test_a_missing_column_is_named(
+    make_owner_exporter: Callable, caplog: pytest.LogCaptureFixture
+) -> None:
+    exporter = make_owner_exporter("SELECT 1 AS w")
+    reason = run_failed(exporter, caplog, "bad_result")
+    assert ("query q: the result lacks a column the query config names"
+            ' (PostgreSQL: column "v" does not exist)') in reason
+
+
+def test_label_values_are_the_columns_text(make_owner_exporter: Callable) -> None:
+    exporter = make_owner_exporter(
+        "SELECT true AS flag, 2.50::numeric AS amount, NULL::text AS nothing, 1 AS v",
+        labels=["flag", "amount", "nothing"],
+    )
+    run_tasks(exporter)
+    assert value(exporter, "vigil_test_q",
+                 {"flag": "true", "amount": "2.50", "nothing": ""}) == 1
 
 
 def test_huge_label_values_are_cut(
