@@ -19,11 +19,13 @@ of these raises :class:`QueryError` with the query's name and the cause, the
 run counts as failed (``vigil_sql_query_errors_total`` rises) and the
 query's series are dropped rather than half-served.
 
-The statement is wrapped as ``SELECT * FROM (<sql>) AS q LIMIT $1`` with
-``$1 = max_series + 1``, so an exploding result is cut off by the server, not
-shipped in full. Label values longer than the query's ``max_label_length``
-characters are cut to that length (and the cut is logged), so one huge text
-column cannot turn ``/metrics`` into megabytes.
+The statement is wrapped as ``SELECT value, left(label::text, N + 1), ...
+FROM (<sql>) AS q LIMIT $1`` with ``$1 = max_series + 1`` (see
+:func:`limited_sql`): an exploding result is cut off by the server, columns
+the metric does not use never leave it, and label values longer than the
+query's ``max_label_length`` are cut there and again here, where the cut is
+logged; one huge text column cannot turn ``/metrics`` (or the exporter's
+memory) into hundreds of megabytes.
 """
 
 from __future__ import annotations
