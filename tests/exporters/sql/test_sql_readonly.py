@@ -225,22 +225,18 @@ def test_a_percent_sign_and_a_trailing_semicolon_are_fine(
     assert last_error_reasons(exporter) == []
 
 
-def test_duplicate_column_names_are_an_error(
-    make_owner_exporter: Callable, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize(("sql", "expected"), [
+    # Duplicate column names: "the last one wins" no more.
+    ("SELECT 1 AS v, 2 AS v", "more than one column of the result has that name"
+     ' (PostgreSQL: column reference "v" is ambiguous)'),
+    ("SELECT 1 AS w", "the result lacks a column the query config names"
+     ' (PostgreSQL: column "v" does not exist)'),
+])
+def test_a_result_without_exactly_one_value_column_is_an_error(
+    make_owner_exporter: Callable, caplog: pytest.LogCaptureFixture, sql: str, expected: str
 ) -> None:
-    exporter = make_owner_exporter("SELECT 1 AS v, 2 AS v")
-    reason = run_failed(exporter, caplog, "bad_result")
-    assert ("query q: more than one column of the result has that name"
-            ' (PostgreSQL: column reference "v" is ambiguous)') in reason
-
-
-def test_a_missing_column_is_named(
-    make_owner_exporter: Callable, caplog: pytest.LogCaptureFixture
-) -> None:
-    exporter = make_owner_exporter("SELECT 1 AS w")
-    reason = run_failed(exporter, caplog, "bad_result")
-    assert ("query q: the result lacks a column the query config names"
-            ' (PostgreSQL: column "v" does not exist)') in reason
+    reason = run_failed(make_owner_exporter(sql), caplog, "bad_result")
+    assert f"query q: {expected}" in reason
 
 
 def test_label_values_are_the_columns_text(make_owner_exporter: Callable) -> None:
