@@ -28,7 +28,7 @@ With neither ``queries`` nor ``queries_file`` the shipped
       interval: 60s                         # optional, else defaults
       timeout: 10s
       max_series: 100                       # at most 10000
-      max_label_length: 256                 # longer label values are cut (at most 65536)
+      max_label_length: 256                 # longer label values are cut (at most 1024)
       sql: SELECT region, sum(amount) AS revenue FROM ... GROUP BY region
 """
 
@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from exporters.common.config import ConfigNode, load_config
+from exporters.common.exposition import MAX_LABEL_VALUE_LENGTH
 from exporters.postgres.exporter import parse_dsn
 from exporters.sql.naming import METRIC_TYPES, label_name_problems, metric_name_problems
 
@@ -48,7 +49,7 @@ TOP_KEYS = ("dsn", "password", "connect_timeout", "backoff_max", "defaults",
             "queries", "queries_file")
 DEFAULT_KEYS = ("interval", "timeout", "max_series", "max_label_length")
 MAX_SERIES_LIMIT = 10_000  # more series than this from one query is not a metric
-MAX_LABEL_LENGTH_LIMIT = 65_536
+MAX_LABEL_LENGTH_LIMIT = MAX_LABEL_VALUE_LENGTH  # the exporter-wide bound on output
 QUERY_KEYS = ("name", "metric", "type", "help", "unit", "labels", "value", "sql",
               *DEFAULT_KEYS)
 QUERY_NAME = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9_.-]*$")

@@ -104,8 +104,14 @@ def server_failure(spec: QuerySpec, exc: psycopg.Error) -> QueryError:
     return QueryError(f"query {spec.name}: {meaning} (PostgreSQL: {detail[:300]})", reason)
 
 
-def cap_label_value(text: str, limit: int) -> tuple[str, bool]:
-    """``text`` cut to ``limit`` characters, and whether it was cut."""
+def cut_label_value(text: str, limit: int) -> tuple[str, bool]:
+    """``text`` cut to the query's ``limit`` characters, and whether it was cut.
+
+    The server already sent at most ``limit + 1`` characters (see
+    :func:`limited_sql`); this per-query bound, which keeps the data off the
+    wire, sits below :func:`exporters.common.exposition.cap_label_value`,
+    the exporter-wide bound on what is served.
+    """
     if len(text) <= limit:
         return text, False
     return text[:limit], True
@@ -173,7 +179,7 @@ def family_from_rows(spec: QuerySpec, rows: list[tuple[Any, ...]]) -> Metric:
     seen: set[tuple[str, ...]] = set()
     cut = 0
     for raw_value, *raw_labels in rows:
-        capped = [cap_label_value(_label_value(raw), spec.max_label_length)
+        capped = [cut_label_value(_label_value(raw), spec.max_label_length)
                   for raw in raw_labels]
         cut += sum(1 for _, was_cut in capped if was_cut)
         labels = tuple(text for text, _ in capped)
