@@ -33,15 +33,15 @@ and they are how a small file expands into a huge tree.
 from __future__ import annotations
 
 import math
-import os
 import re
-import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from exporters.common.files import read_bounded_text
 
 _MISSING: Any = object()
 
@@ -379,30 +379,6 @@ class _StrictLoader(yaml.SafeLoader):
                     key_node.start_mark,
                 )
         return super().construct_mapping(node, deep=deep)
-
-
-def read_bounded_text(path: Path, limit: int, what: str) -> str:
-    """The UTF-8 text of the regular file ``path``, refused beyond ``limit`` bytes.
-
-    Raises ``ValueError`` with a one-line reason. Opened non-blocking and
-    checked with ``fstat`` so that a FIFO, a device or ``/dev/zero`` is refused
-    instead of hanging or reading until memory runs out.
-    """
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except OSError as exc:
-        raise ValueError(f"cannot read {what}: {exc.strerror or exc}") from None
-    with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise ValueError(f"cannot read {what}: not a regular file")
-        data = handle.read(limit + 1)
-    if len(data) > limit:
-        raise ValueError(f"{what} is larger than {limit} bytes")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{what} is not UTF-8 text (byte {exc.start})") from None
 
 
 def load_config(path: str | Path) -> ConfigNode:

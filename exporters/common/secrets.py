@@ -28,7 +28,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from exporters.common.config import read_bounded_text
+from exporters.common.files import read_bounded_text
 
 MASK = "***"
 MAX_SECRET_BYTES = 64 * 1024  # a password or token; a certificate chain would be a mistake

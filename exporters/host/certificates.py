@@ -15,39 +15,21 @@ would never end) and any file larger than ``MAX_CERTIFICATE_BYTES`` (a
 certificate chain is a few KiB; a 300 MiB log matched by a careless glob is
 not read into memory) is refused with a reason.
 
-Public API: ``MAX_CERTIFICATE_BYTES``, ``read_bounded(path, limit) -> bytes``,
-``collect_certificates(patterns)``.
+Public API: ``MAX_CERTIFICATE_BYTES``, ``collect_certificates(patterns)``.
 """
 
 from __future__ import annotations
-
-import os
-import stat
 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
 from exporters.common.certs import CertificateError, not_after
+from exporters.common.files import read_bounded
 from exporters.common.tasks import CollectionError
 from exporters.host.backups import iglob, is_magic
 
 PREFIX = "vigil_host"
 MAX_CERTIFICATE_BYTES = 1024 * 1024
-
-
-def read_bounded(path: str, limit: int) -> bytes:
-    """The bytes of the regular file ``path``; ``ValueError`` if it is not one or exceeds ``limit``."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise ValueError("not a regular file")
-        if info.st_size > limit:
-            raise ValueError(f"{info.st_size} bytes, larger than the {limit}-byte limit")
-        data = handle.read(limit + 1)
-    if len(data) > limit:
-        raise ValueError(f"grew beyond the {limit}-byte limit while being read")
-    return data
 
 
 def collect_certificates(patterns: list[str]) -> list[Metric]:

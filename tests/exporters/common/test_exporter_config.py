@@ -165,7 +165,7 @@ def test_config_files_are_bounded(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not a regular file"):
         load_config("/dev/zero")
     big = write(tmp_path, "a: " + "x" * (2 << 20) + "\n")
-    with pytest.raises(ConfigError, match="larger than 1048576 bytes"):
+    with pytest.raises(ConfigError, match="larger than the 1048576-byte limit"):
         load_config(big)
     binary = write(tmp_path, b"a: \xff\xfe\n")
     with pytest.raises(ConfigError, match=r"not UTF-8 text \(byte 3\)"):

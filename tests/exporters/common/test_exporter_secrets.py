@@ -45,7 +45,7 @@ def test_unresolvable(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     ("content", "message"),
     [(b"\xff\xfepassword\n", "is not UTF-8 text"),
      (b"pass\x00word", "is not text (it contains NUL bytes)"),
-     (b"x" * (64 * 1024 + 1), "is larger than 65536 bytes")],
+     (b"x" * (64 * 1024 + 1), "larger than the 65536-byte limit")],
 )
 def test_a_secret_file_that_is_not_a_short_text_is_a_config_error(
     tmp_path: Path, content: bytes, message: str
