@@ -21,12 +21,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator import output, units
+from generator import output, templating, units
 from generator.model import Receiver, Secret, Severity, Spec
 from generator.rules.escalation import ALERT_NAME
 
 SECRETS_DIR = "/run/secrets"
 GROUP_BY = ["alertname", "signal", "slo", "instance", "escalation_level"]
+
+
+def matcher(name: str, value: str, op: str = "=") -> str:
+    """An Alertmanager matcher, `name="value"`, with the value quoted the way both of
+    Alertmanager's matcher parsers (the classic one and the UTF-8 one of 0.27+) read it:
+    backslash, double quote and newline escaped."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'{name}{op}"{escaped}"'
 
 
 def secret_path(secret: Secret) -> str:
@@ -54,12 +62,12 @@ def _integration(channel: str, settings: dict[str, Any]) -> tuple[str, dict[str,
         config: dict[str, Any] = {"api_url_file": secret_path(settings["webhook_url"]),
                                   "send_resolved": True}
         if "channel" in settings:
-            config["channel"] = settings["channel"]
+            config["channel"] = templating.literal(settings["channel"])
         config["title"] = '{{ .CommonLabels.severity | toUpper }}: {{ .CommonAnnotations.summary }}'
         config["text"] = "{{ range .Alerts }}{{ .Annotations.description }}\n{{ end }}"
         return "slack_configs", config
     if channel == "email":
-        return "email_configs", {"to": settings["to"], "send_resolved": True}
+        return "email_configs", {"to": templating.literal(settings["to"]), "send_resolved": True}
     # sms, phone and generic webhooks are gateways reached by URL; Alertmanager 0.25 (the
     # oldest we support) has no `url_file`, so the URL is plain and the secret is a token.
     config = {"url": settings["url"], "send_resolved": True}
@@ -126,8 +134,8 @@ def config(spec: Spec) -> dict[str, Any]:
         for step in severity.escalation:
             name = f"escalation-{severity.name}-level{step.level}"
             receivers.append(_receiver(name, step.notify, None, spec.receivers))
-            routes.append(_leaf([f'alertname="{ALERT_NAME}"', f'severity="{severity.name}"',
-                                 f'escalation_level="{step.level}"'], name, spec, severity))
+            routes.append(_leaf([matcher("alertname", ALERT_NAME), matcher("severity", severity.name),
+                                 matcher("escalation_level", str(step.level))], name, spec, severity))
 
     def by_severity(label: str, value: str, recipients: tuple[str, ...], prefix: str) -> None:
         for severity in severities:
@@ -136,7 +144,7 @@ def config(spec: Spec) -> dict[str, Any]:
             if len(receiver) == 1:  # none of them on this severity's channels: use all theirs
                 receiver = _receiver(name, recipients, None, spec.receivers)
             receivers.append(receiver)
-            routes.append(_leaf([f'{label}="{value}"', f'severity="{severity.name}"'],
+            routes.append(_leaf([matcher(label, value), matcher("severity", severity.name)],
                                 name, spec, severity))
 
     for signal in spec.signals.values():
@@ -147,12 +155,13 @@ def config(spec: Spec) -> dict[str, Any]:
     for severity in severities:
         name = f"severity-{severity.name}"
         receivers.append(_receiver(name, severity.recipients, severity.channels, spec.receivers))
-        routes.append(_leaf([f'severity="{severity.name}"'], name, spec, severity))
+        routes.append(_leaf([matcher("severity", severity.name)], name, spec, severity))
 
     receivers.append({"name": "unrouted"})
     body: dict[str, Any] = {}
     if spec.email is not None:
-        glob: dict[str, Any] = {"smtp_smarthost": spec.email.smarthost, "smtp_from": spec.email.sender,
+        glob: dict[str, Any] = {"smtp_smarthost": spec.email.smarthost,
+                                "smtp_from": templating.literal(spec.email.sender),
                                 "smtp_require_tls": spec.email.require_tls}
         if spec.email.username:
             glob["smtp_auth_username"] = spec.email.username
@@ -190,8 +199,9 @@ def _inhibit_rules(spec: Spec) -> list[dict[str, Any]]:
             continue
         ranked = sorted(set(severities), key=order.index)
         rules.append({
-            "source_matchers": [f'signal="{signal.name}"', f'severity="{ranked[0]}"'],
-            "target_matchers": [f'signal="{signal.name}"', f'severity=~"{"|".join(ranked[1:])}"'],
+            "source_matchers": [matcher("signal", signal.name), matcher("severity", ranked[0])],
+            "target_matchers": [matcher("signal", signal.name),
+                                matcher("severity", "|".join(ranked[1:]), "=~")],
             "equal": sorted({"signal", *signal.definition.by, *spec.selectors}),
         })
     for slo in spec.slos.values():
@@ -199,8 +209,9 @@ def _inhibit_rules(spec: Spec) -> list[dict[str, Any]]:
         if len(ranked) < 2:
             continue
         rules.append({
-            "source_matchers": [f'slo="{slo.name}"', f'severity="{ranked[0]}"'],
-            "target_matchers": [f'slo="{slo.name}"', f'severity=~"{"|".join(ranked[1:])}"'],
+            "source_matchers": [matcher("slo", slo.name), matcher("severity", ranked[0])],
+            "target_matchers": [matcher("slo", slo.name),
+                                matcher("severity", "|".join(ranked[1:]), "=~")],
             "equal": sorted({"slo", *spec.selectors}),
         })
     return rules

@@ -85,6 +85,12 @@ def load_spec(path: Path) -> Spec:
     spec = _Builder(Path(path), data, problems).build()
     if problems:
         raise SpecError(path, problems)
+    from generator import reserved_labels  # renders rules: only for a spec that builds
+
+    for label, message in reserved_labels.selector_problems(spec).items():
+        problems.append(Problem(join("selectors", label), message))
+    if problems:
+        raise SpecError(path, problems)
     return spec
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from generator import promql
 from generator.catalogue import SignalDefinition
 from generator.thresholds import Threshold
 
@@ -144,9 +145,4 @@ class Spec:
         if exporter is not None:
             pairs.append(("job", self.jobs[exporter]))
         pairs.extend(sorted(self.selectors.items()))
-        return ",".join(f'{k}="{escape(v)}"' for k, v in pairs)
-
-
-def escape(value: str) -> str:
-    """A PromQL string literal's content: backslashes and quotes escaped."""
-    return value.replace("\\", "\\\\").replace('"', '\\"')
+        return promql.matchers(pairs)

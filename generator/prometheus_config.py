@@ -13,6 +13,9 @@ from typing import Any
 from generator import catalogue, output
 from generator.model import Spec
 
+# Labels Prometheus attaches to every scraped series itself (the target's job and address).
+TARGET_LABELS = ("job", "instance")
+
 
 def config(spec: Spec) -> dict[str, Any]:
     scrape_configs = []

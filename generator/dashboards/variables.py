@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 from grafanalib.core import Template, Templating
 
+from generator import promql
 from generator.dashboards.modernise import DATASOURCE_VARIABLE
 from generator.model import Spec
 
@@ -38,10 +39,14 @@ def _query(name: str, label: str, query: str, all_value: str,
     return template
 
 
+def _jobs(spec: Spec, exporters: Iterable[str]) -> str:
+    """The exporters' job names as one quoted PromQL regex, each name matched literally."""
+    return promql.quote("|".join(promql.regex_literal(spec.jobs[e]) for e in sorted(exporters)))
+
+
 def _up(spec: Spec, exporters: Iterable[str], extra: str = "") -> str:
-    jobs = "|".join(sorted(spec.jobs[e] for e in exporters))
     selectors = "".join(f',{label}=~"${label}"' for label in sorted(spec.selectors))
-    return f'up{{job=~"{jobs}"{selectors}{extra}}}'
+    return f'up{{job=~{_jobs(spec, exporters)}{selectors}{extra}}}'
 
 
 def templating(spec: Spec, exporters: Iterable[str]) -> Templating:
@@ -53,10 +58,9 @@ def templating(spec: Spec, exporters: Iterable[str]) -> Templating:
     result = [datasource]
     for label in sorted(spec.selectors):
         value = spec.selectors[label]
-        jobs = "|".join(sorted(spec.jobs[e] for e in exporters))
         result.append(_query(
             label, label.replace("_", " ").capitalize(),
-            f'label_values(up{{job=~"{jobs}"}}, {label})', ".*",
+            f'label_values(up{{job=~{_jobs(spec, exporters)}}}, {label})', ".*",
             {"selected": True, "text": [value], "value": [value]},
         ))
     result.append(_query("job", "Job", f"label_values({_up(spec, exporters)}, job)", ".+"))

@@ -17,17 +17,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator import units
-from generator.model import Severity, Spec, escape
+from generator import promql, units
+from generator.model import Severity, Spec
 
 ALERT_NAME = "AlertEscalated"
 
 
 def escalation_expr(spec: Spec, severity: Severity) -> str:
-    matchers = ",".join(
-        ['alertstate="firing"', f'severity="{severity.name}"', 'escalation_level=""']
-        + [f'{k}="{escape(v)}"' for k, v in sorted(spec.selectors.items())]
-    )
+    matchers = promql.matchers([("alertstate", "firing"), ("severity", severity.name),
+                                ("escalation_level", ""), *sorted(spec.selectors.items())])
     renamed = f'label_replace(ALERTS{{{matchers}}}, "escalated_alertname", "$1", "alertname", "(.+)")'
     return f'label_replace({renamed}, "alertstate", "", "alertstate", ".*")'
 

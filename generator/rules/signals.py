@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from generator import links, promql, units
+from generator import links, promql, templating, units
 from generator.model import Signal, Spec
 from generator.rules.humanize import value_template
 from generator.thresholds import ABOVE, ANY, BELOW, BELOW_BASELINE, Threshold
@@ -104,17 +104,21 @@ def alert_expr(spec: Spec, signal: Signal, threshold: Threshold) -> str:
 
 
 def annotations(spec: Spec, signal: Signal, threshold: Threshold, value: str,
-                label: Callable[[str], str]) -> dict[str, str]:
+                label: Callable[[str], str],
+                text: Callable[[str], str] = templating.literal) -> dict[str, str]:
     """Summary and description, with `value` and `label(name)` filled in by the caller.
 
-    The rules pass Go template placeholders; the generated unit tests pass the text
-    Prometheus will render, so the two are built by the same words.
+    The rules pass Go template placeholders and `templating.literal` for the spec's own
+    words (a `{{` in a title must stay text); the generated unit tests pass the text
+    Prometheus will render and `templating.verbatim`, so the two are built by the same
+    words.
     """
-    title = signal.title
+    title = text(signal.title)
     where = " ".join(label(name) for name in signal.definition.by)
     on = f" on {where}" if where else ""
+    written = text(threshold.text)
     if threshold.kind == BELOW_BASELINE:
-        summary = f"{title} {threshold.text}{on}"
+        summary = f"{title} {written}{on}"
         description = (f"{title} is {value}, more than {units.format_percent(threshold.value)} "
                        f"below its average at this time over the last "
                        f"{signal.baseline_weeks} weeks.")
@@ -123,19 +127,20 @@ def annotations(spec: Spec, signal: Signal, threshold: Threshold, value: str,
         description = (f"{title}: {value} new events in the last "
                        f"{units.format_duration(ANY_WINDOW)}; any is reported.")
     elif threshold.window is not None:
-        summary = f"{title} above {threshold.text}{on}"
+        summary = f"{title} above {written}{on}"
         description = (f"{title}: {value} in the last {units.format_duration(threshold.window)}, "
-                       f"above the {threshold.severity} threshold of {threshold.text}.")
+                       f"above the {threshold.severity} threshold of {written}.")
     else:
         word = {ABOVE: "above", BELOW: "below"}[threshold.kind]
-        text = threshold.text.lstrip("<>= ")
-        summary = f"{title} {word} {text}{on}"
-        description = f"{title} is {value}, {word} the {threshold.severity} threshold of {text}."
+        bound = text(threshold.text.lstrip("<>= "))
+        summary = f"{title} {word} {bound}{on}"
+        description = f"{title} is {value}, {word} the {threshold.severity} threshold of {bound}."
     return {
         "summary": summary,
         "description": description,
-        "runbook_url": links.runbook_url(spec, signal.name),
-        "dashboard_url": links.dashboard_url(spec, signal.definition.dashboard, signal.panel_id),
+        "runbook_url": text(links.runbook_url(spec, signal.name)),
+        "dashboard_url": text(links.dashboard_url(spec, signal.definition.dashboard,
+                                                  signal.panel_id)),
     }
 
 
@@ -160,7 +165,8 @@ def alerting_rules(spec: Spec, signal: Signal) -> list[SignalAlert]:
         }
         if signal.for_:
             rule["for"] = units.format_duration(signal.for_)
-        rule["labels"] = alert_labels(spec, signal, threshold)
+        rule["labels"] = {k: templating.literal(v)
+                          for k, v in alert_labels(spec, signal, threshold).items()}
         rule["annotations"] = annotations(
             spec, signal, threshold, value_template(signal.definition.unit),
             lambda name: f"{{{{ $labels.{name} }}}}",

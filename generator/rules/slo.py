@@ -17,10 +17,11 @@ of five are not a page.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from generator import links, promql, units
-from generator.model import Slo, Spec, escape
+from generator import links, promql, templating, units
+from generator.model import Slo, Spec
 from generator.rules.signals import alert_name
 
 BASE_WINDOW = "5m"
@@ -33,7 +34,7 @@ def _labels(spec: Spec, slo: Slo, **extra: str) -> dict[str, str]:
 def series_matchers(spec: Spec, slo: Slo, **extra: str) -> str:
     """Matchers of an SLO's recorded series (its name, the selectors, and `extra`)."""
     pairs = {"slo": slo.name, **dict(sorted(spec.selectors.items())), **extra}
-    return "{" + ",".join(f'{k}="{escape(v)}"' for k, v in pairs.items()) + "}"
+    return "{" + promql.matchers(pairs) + "}"
 
 
 def windows(slo: Slo) -> list[str]:
@@ -85,11 +86,16 @@ def recording_rules(spec: Spec, slo: Slo) -> list[dict[str, Any]]:
     return rules
 
 
-def alerting_rules(spec: Spec, slo: Slo) -> list[dict[str, Any]]:
+def alerting_rules(spec: Spec, slo: Slo,
+                   text: Callable[[str], str] = templating.literal) -> list[dict[str, Any]]:
+    """Burn-rate and budget alerts; `text` as in signals.annotations (the unit tests pass
+    templating.verbatim to get what Prometheus renders)."""
     rules = []
     name = alert_name(slo.name)
     period = units.format_duration(slo.period)
-    url = links.dashboard_url(spec, "slo")
+    url = text(links.dashboard_url(spec, "slo"))
+    runbook = text(links.runbook_url(spec, slo.name))
+    title = text(slo.title)
     objective = units.format_percent(slo.objective)
     for window in slo.windows:
         long, short = units.format_duration(window.long), units.format_duration(window.short)
@@ -106,17 +112,17 @@ def alerting_rules(spec: Spec, slo: Slo) -> list[dict[str, Any]]:
         if window.for_:
             rule["for"] = units.format_duration(window.for_)
         rule["labels"] = {"severity": severity.name, "priority": severity.priority,
-                          "team": slo.team, "slo": slo.name, "long_window": long,
+                          "team": text(slo.team), "slo": slo.name, "long_window": long,
                           "short_window": short}
         rule["annotations"] = {
-            "summary": f"{slo.title} is burning its error budget {factor}× too fast",
+            "summary": f"{title} is burning its error budget {factor}× too fast",
             "description": (
-                f"{slo.title} burns its error budget at {{{{ $value | humanize }}}}× the "
+                f"{title} burns its error budget at {{{{ $value | humanize }}}}× the "
                 f"sustainable rate over {long} (and over {short}): at this pace "
                 f"{units.format_percent(window.budget)} of the {period} budget is gone in "
                 f"{long}. Objective {objective}."
             ),
-            "runbook_url": links.runbook_url(spec, slo.name),
+            "runbook_url": runbook,
             "dashboard_url": url,
         }
         rules.append(rule)
@@ -127,13 +133,13 @@ def alerting_rules(spec: Spec, slo: Slo) -> list[dict[str, Any]]:
             "expr": f"vigil_slo:error_budget_remaining:ratio{series_matchers(spec, slo)} <= 0",
             "for": "15m",
             "labels": {"severity": exhausted.name, "priority": exhausted.priority,
-                       "team": slo.team, "slo": slo.name},
+                       "team": text(slo.team), "slo": slo.name},
             "annotations": {
-                "summary": f"{slo.title} has spent its {period} error budget",
-                "description": (f"{slo.title} has {{{{ $value | humanizePercentage }}}} of its "
+                "summary": f"{title} has spent its {period} error budget",
+                "description": (f"{title} has {{{{ $value | humanizePercentage }}}} of its "
                                 f"{period} error budget left (objective {objective}). Freeze risky "
                                 "changes until it recovers."),
-                "runbook_url": links.runbook_url(spec, slo.name),
+                "runbook_url": runbook,
                 "dashboard_url": url,
             },
         })

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from generator import units
+from generator import promql, templating, units
 from generator.model import Severity, Signal, Slo, Spec
 from generator.rules import escalation, signals
 from generator.rules.fixtures import FIXTURES, Context, Series
@@ -64,8 +64,7 @@ def case_values(signal: Signal, threshold: Threshold) -> tuple[float, float]:
 
 
 def _series_text(name: str, labels: dict[str, str]) -> str:
-    inner = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
-    return f"{name}{{{inner}}}"
+    return f"{name}{{{promql.matchers(sorted(labels.items()))}}}"
 
 
 def _base_labels(spec: Spec, signal: Signal) -> dict[str, str]:
@@ -95,7 +94,8 @@ def _expected(spec: Spec, signal: Signal, value: float) -> list[dict[str, Any]]:
         expected.append({
             "exp_labels": labels,
             "exp_annotations": signals.annotations(spec, signal, threshold, text,
-                                                   lambda name, lab=labels: lab[name]),
+                                                   lambda name, lab=labels: lab[name],
+                                                   templating.verbatim),
         })
     return expected
 
@@ -166,7 +166,7 @@ def _baseline_case(spec: Spec, signal: Signal, usual: float | None, now: float,
                 "exp_labels": labels,
                 "exp_annotations": signals.annotations(
                     spec, signal, t, humanize_value(signal.definition.unit, now),
-                    lambda label, lab=labels: lab[label]),
+                    lambda label, lab=labels: lab[label], templating.verbatim),
             })
     past = "_" if usual is None else repr(usual)
     return {
@@ -284,7 +284,7 @@ def _exhausted_check(spec: Spec, slo: Slo, burn: float, eval_seconds: float) -> 
     name = f"{signals.alert_name(slo.name)}ErrorBudgetExhausted"
     expected = []
     if burn > 1:
-        rule = next(r for r in slo_alerting_rules(spec, slo) if r["alert"] == name)
+        rule = next(r for r in slo_alerting_rules(spec, slo, templating.verbatim) if r["alert"] == name)
         annotations = dict(rule["annotations"])
         annotations["description"] = annotations["description"].replace(
             "{{ $value | humanizePercentage }}", humanize_value("ratio", 1 - burn))
@@ -296,7 +296,7 @@ def _exhausted_check(spec: Spec, slo: Slo, burn: float, eval_seconds: float) -> 
 
 def _slo_expected(spec: Spec, slo: Slo, window: Any, burn: float) -> dict[str, Any]:
     long, short = units.format_duration(window.long), units.format_duration(window.short)
-    rule = next(r for r in slo_alerting_rules(spec, slo)
+    rule = next(r for r in slo_alerting_rules(spec, slo, templating.verbatim)
                 if r["labels"].get("long_window") == long and r["labels"].get("short_window") == short)
     annotations = dict(rule["annotations"])
     annotations["description"] = annotations["description"].replace(
