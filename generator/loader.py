@@ -353,8 +353,9 @@ class _Builder:
                                  f"{', '.join(sorted(SPEC_SIGNAL_FIELDS))}")
                     continue
                 try:
+                    signed = "expr" in body and definition.unit in thresholds.SIGNED_UNITS
                     parsed.append(thresholds.parse_threshold(
-                        raw, definition.unit, definition.direction, key))
+                        raw, definition.unit, definition.direction, key, signed))
                 except units.UnitError as err:
                     self.problem(join(path, key), str(err))
             parsed.sort(key=lambda t: severities[t.severity].rank)

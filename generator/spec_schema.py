@@ -36,9 +36,26 @@ _DAYS_PATTERN = (
 )
 
 
-def _duration(description: str = "", positive: bool = True) -> Quantity:
+# Upper bounds of durations. Prometheus and Alertmanager refuse durations beyond about
+# 292 years ("duration out of range"); tighter bounds keep every generated file usable:
+# an alert's `for` and an escalation's `after` are replayed minute by minute in the
+# generated promtool tests, so they stay within a day (escalations within a week);
+# windows and periods within a year.
+MAX_WAIT = 86400.0
+MAX_ESCALATION = 7 * 86400.0
+MAX_SPAN = 365 * 86400.0
+
+
+def _duration(description: str = "", positive: bool = True,
+              maximum: float = MAX_SPAN) -> Quantity:
     def accept(seconds: float) -> str | None:
-        return "expected a duration above zero" if positive and seconds <= 0 else None
+        if positive and seconds <= 0:
+            return "expected a duration above zero"
+        if seconds > maximum:
+            return f"expected a duration of at most {units.format_duration(maximum)}"
+        if abs(seconds * 1000 - round(seconds * 1000)) > 1e-6:
+            return "expected a whole number of milliseconds"
+        return None
 
     return Quantity(units.parse_duration, "5m", description, accept)
 
@@ -102,7 +119,7 @@ SIGNAL = Obj(
         "direction": Str("Which side of the threshold is bad, for a custom signal.",
                          enum=("above", "below")),
         "for": _duration("How long the threshold must be crossed before the alert fires.",
-                         positive=False),
+                         positive=False, maximum=MAX_WAIT),
         "team": Str("Team the alert belongs to (a key of `teams`, or a free label)."),
         "recipients": ListOf(Str(), "Receivers notified instead of the severity's recipients.",
                              min_items=1),
@@ -122,7 +139,7 @@ BURN_WINDOW = Obj(
         "budget": _percent("Share of the period's error budget this pair alerts on; the burn "
                            "factor is budget × period / long (2% over 1h of 30d → 14.4)."),
         "severity": Str("Severity of the alert (a key of `severities`)."),
-        "for": _duration("Optional `for` of this alert."),
+        "for": _duration("Optional `for` of this alert.", maximum=MAX_WAIT),
     },
     "One multiwindow burn-rate alert.",
     required=("long", "short", "budget", "severity"),
@@ -152,7 +169,8 @@ SLO = Obj(
         "min_rate": Quantity(units.parse_rate, "1/m",
                              "Below this rate of total events no burn-rate alert fires: "
                              "a handful of requests must not page anyone."),
-        "for": _duration("`for` applied to every burn-rate alert without its own."),
+        "for": _duration("`for` applied to every burn-rate alert without its own.",
+                         maximum=MAX_WAIT),
         "team": Str("Team label of the SLO's alerts."),
         "dashboard": Str("Dashboard that shows the SLI.", enum=catalogue.DASHBOARDS),
     },
@@ -171,7 +189,8 @@ SEVERITY = Obj(
         "escalation": ListOf(
             Obj(
                 {
-                    "after": _duration("Time since the alert started firing."),
+                    "after": _duration("Time since the alert started firing.",
+                                       maximum=MAX_ESCALATION),
                     "notify": ListOf(Str(), "Receivers of this escalation level.", min_items=1),
                 },
                 "One level up the escalation matrix.",
@@ -219,10 +238,12 @@ SPEC = Obj(
                        "Scrape targets written into deploy/prometheus/prometheus.yml."),
         "alertmanager": ListOf(Str(pattern=r"\S+:\d+", pattern_hint="host:port"),
                                "Alertmanager addresses Prometheus sends alerts to."),
-        "defaults": Obj({"for": _duration("Default `for` of signal alerts.", positive=False),
+        "defaults": Obj({"for": _duration("Default `for` of signal alerts.", positive=False,
+                                           maximum=MAX_WAIT),
                          "team": Str("Default team label.")}, "Defaults for every signal."),
         "duplicate_suppression": _duration("A repeated alert is not sent again within this "
-                                           "interval; Alertmanager's group_interval."),
+                                           "interval; Alertmanager's group_interval.",
+                                           maximum=MAX_WAIT),
         "severities": MapOf(SEVERITY, "Severities by name, e.g. critical, warning, info."),
         "receivers": MapOf(RECEIVER, "People and teams, and how each is reached."),
         "email": Obj(
@@ -253,7 +274,7 @@ SPEC = Obj(
                                  "or custom ones with `expr` and `unit`."),
         "slos": MapOf(SLO, "Service level objectives."),
         "reliability": Obj(
-            {k: _duration(d) for k, d in (
+            {k: _duration(d, maximum=10 * MAX_SPAN) for k, d in (
                 ("mttr", "Mean time to recovery target."),
                 ("mtbf", "Mean time between failures target."),
                 ("rpo", "Recovery point objective."),

@@ -57,15 +57,27 @@ def expected(unit: str) -> str:
     return f"expected a {unit.replace('_', ' ')} threshold such as {_EXAMPLES[unit]}"
 
 
-def parse_threshold(raw: object, unit: str, direction: str, severity: str) -> Threshold:
+# Units whose values can be below zero, for a custom signal (a balance, a score delta).
+# Every other unit, and every catalogue signal, is never negative.
+SIGNED_UNITS = frozenset({"score", "currency"})
+
+
+def parse_threshold(raw: object, unit: str, direction: str, severity: str,
+                    signed: bool = False) -> Threshold:
     """Parse `raw` for a signal of `unit` whose bad side is `direction` (`>` or `<`).
 
     An explicit comparator (`< 4.0`, `> 1h`) overrides the catalogue's direction.
+    `signed` says the signal can go below zero (see SIGNED_UNITS); otherwise a
+    threshold that makes the alert always on or never on is refused.
     Raises units.UnitError with a message that says what was expected.
     """
     text = str(raw).strip()
     if unit == "events":
-        return _parse_events(text, severity, unit)
+        threshold = _parse_events(text, severity, unit)
+        if threshold.kind == ABOVE and threshold.value <= 0:
+            raise units.UnitError(f"{text!r} would fire on every single event; write `any` for "
+                                  "that, or a count above 0")
+        return threshold
     baseline = _BASELINE_RE.match(text)
     if baseline:
         fraction = float(baseline.group(1)) / 100.0
@@ -84,7 +96,21 @@ def parse_threshold(raw: object, unit: str, direction: str, severity: str) -> Th
         raise units.UnitError(f"{expected(unit)}, got {raw!r}") from None
     if unit == "ratio" and not 0 <= value <= 1:
         raise units.UnitError(f"expected a percentage between 0% and 100%, got {raw!r}")
+    _check_meaningful(kind, value, unit, text, signed)
     return Threshold(severity, kind, value, text)
+
+
+def _check_meaningful(kind: str, value: float, unit: str, text: str, signed: bool) -> None:
+    """Refuse a threshold whose alert is always on or can never fire, saying why."""
+    if not signed and value <= 0:
+        if kind == ABOVE:
+            when = "whenever it is not exactly 0" if value == 0 else "all the time"
+            raise units.UnitError(f"{text!r} would fire {when}: this signal is never negative; "
+                                  "expected a threshold above 0")
+        raise units.UnitError(f"{text!r} can never fire: this signal is never negative; "
+                              "expected a threshold above 0")
+    if unit == "ratio" and kind == ABOVE and value >= 1:
+        raise units.UnitError(f"{text!r} can never fire: a ratio is never above 100%")
 
 
 def _parse_events(text: str, severity: str, unit: str) -> Threshold:

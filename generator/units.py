@@ -43,19 +43,15 @@ def parse_duration(text: str) -> float:
 
 
 def format_duration(seconds: float) -> str:
-    """The shortest Prometheus duration for `seconds` (`3600` → `1h`, `5400` → `1h30m`).
+    """The shortest Prometheus duration for `seconds` (`3600` → `1h`, `1.5` → `1s500ms`).
 
     Prometheus, promtool and Alertmanager all accept this form, so it is what every
     generated file uses.
     """
-    if seconds <= 0:
-        return "0s"
     millis = round(seconds * 1000)
-    if millis % 1000:
-        if millis >= 1000:
-            raise UnitError(f"{seconds}s is not a whole number of seconds or milliseconds")
-        return f"{millis}ms"
-    remaining = millis // 1000
+    if millis <= 0:
+        return "0s"
+    remaining, rest = divmod(millis, 1000)
     parts = []
     for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
         if unit == "w" and remaining % size:
@@ -63,6 +59,8 @@ def format_duration(seconds: float) -> str:
         count, remaining = divmod(remaining, size)
         if count:
             parts.append(f"{count}{unit}")
+    if rest:
+        parts.append(f"{rest}ms")  # `1s500ms`: Prometheus reads compound durations
     return "".join(parts)
 
 
