@@ -17,7 +17,7 @@ from typing import Any
 import promql_parser
 import yaml
 
-from generator import catalogue, locate, promql, thresholds, units
+from generator import catalogue, inputs, locate, promql, thresholds, units
 from generator.model import (
     BurnWindow,
     EmailSettings,
@@ -63,8 +63,8 @@ class SpecError(Exception):
     def render(self) -> str:
         """`file:line: path: message` per problem; the line where the file has the key."""
         try:
-            found = locate.lines(Path(self.source).read_text(encoding="utf-8"))
-        except OSError:
+            found = locate.lines(inputs.read_text(Path(self.source)))
+        except inputs.InputError:
             found = {}
         located = [(locate.line_of(found, p.path) if p.path else None, p) for p in self.problems]
         rendered = []
@@ -96,11 +96,13 @@ def load_spec(path: Path) -> Spec:
 
 def _read_yaml(path: Path) -> Any:
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise SpecError(path, [Problem("", f"cannot read the spec: {err.strerror}")]) from None
+        text = inputs.read_text(path)
+    except inputs.InputError as err:
+        raise SpecError(path, [Problem("", str(err))]) from None
     try:
-        return yaml.load(text, Loader=locate.SAFE_LOADER)
+        return inputs.load_yaml(text)
+    except inputs.InputError as err:
+        raise SpecError(path, [Problem("", f"refused: {err}")]) from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -124,7 +126,14 @@ def _read_with_extends(path: Path, seen: tuple[Path, ...]) -> Any:
     base_path = (path.parent / base_name).resolve()
     if base_path in seen or base_path == path.resolve():
         raise SpecError(path, [Problem("extends", f"{base_name} extends itself in a cycle")])
-    base = _read_with_extends(base_path, (*seen, path.resolve()))
+    try:
+        base = _read_with_extends(base_path, (*seen, path.resolve()))
+    except SpecError as err:
+        if err.source != base_path or [p.path for p in err.problems] != [""]:
+            raise
+        # The base could not be read or parsed at all: point at the `extends` line.
+        raise SpecError(path, [Problem("extends", f"{base_name}: {err.problems[0].message}")]) \
+            from None
     if not isinstance(base, dict):
         raise SpecError(base_path, [Problem("", "expected a mapping at the top level")])
     own = {k: v for k, v in raw.items() if k != "extends"}

@@ -22,9 +22,23 @@ def lines(text: str) -> dict[str, int]:
         root = yaml.compose(text, Loader=SAFE_LOADER)
     except yaml.YAMLError:
         return {}
+    from generator.inputs import InputError, check_expansion  # inputs imports this module
+
+    if root is None:
+        return {}
+    try:
+        check_expansion(root)
+    except InputError:
+        return {}
     found: dict[str, int] = {}
+    seen: set[int] = set()
 
     def walk(node: yaml.Node, path: str) -> None:
+        # An aliased node is walked once, where it is defined: its lines are there,
+        # and an alias bomb must not be expanded here either.
+        if id(node) in seen:
+            return
+        seen.add(id(node))
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
                 if isinstance(key, yaml.ScalarNode):
