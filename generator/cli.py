@@ -21,6 +21,9 @@ def _build_parser() -> argparse.ArgumentParser:
     generate = commands.add_parser("generate", help="write rules, dashboards and deploy config")
     generate.add_argument("--spec", type=Path, default=DEFAULT_SPEC)
     generate.add_argument("--out", type=Path, default=Path("."), help="project root to write into")
+    generate.add_argument("--skip-tool-checks", action="store_true",
+                          help="do not run promtool/amtool on the output before writing it "
+                               "(`vigil check` still does)")
 
     check = commands.add_parser("check", help="validate the spec and fail on any drift")
     check.add_argument("--spec", type=Path, default=DEFAULT_SPEC)
@@ -47,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "generate":
         from generator.commands import generate
 
-        return generate(args.spec, args.out)
+        return generate(args.spec, args.out, tool_checks=not args.skip_tool_checks)
     if args.command == "check":
         from generator.commands import check
 

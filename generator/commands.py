@@ -1,7 +1,9 @@
 """`vigil generate`, `vigil check` and `vigil schema`.
 
-Everything is rendered in memory first and written last, so a spec error (or a bug in
-any generator) leaves every previous output untouched.
+Everything is rendered in memory first, checked with promtool and amtool where they
+are installed, and written last as one set (generator/output.py), so a spec error, a
+bug in any generator, or output the tools reject leaves every previous output
+untouched.
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from generator import alertmanager, prometheus_config, rules, spec_schema
+from generator import alertmanager, output, prometheus_config, rules, spec_schema
 from generator.loader import SpecError, load_spec
 from generator.model import Spec
-from generator.output import drift, write_atomically
+from generator.output import OutputError, drift, write_atomically
 
+TOOL_TIMEOUT = 1800  # seconds; promtool's tests of a large spec take minutes on a busy host
 # Directories whose every file comes from the spec: `vigil check` reports strays there.
 MANAGED_DIRS = ("alert_rules", "dashboards", "deploy/alertmanager", "deploy/prometheus",
                 "deploy/grafana")
@@ -56,18 +59,31 @@ def _load(spec_path: Path) -> Spec | None:
         return None
 
 
-def generate(spec_path: Path, out: Path) -> int:
+def generate(spec_path: Path, out: Path, tool_checks: bool = True) -> int:
+    """Render, check with promtool/amtool (unless `tool_checks` is off), write the set."""
     spec = _load(spec_path)
     if spec is None:
         return 1
     files = render(spec)
-    changed = write_atomically(out, files)
+    if tool_checks and run_tools(files):
+        print(f"{spec_path}: the generated files were rejected; nothing was written",
+              file=sys.stderr)
+        return 1
+    try:
+        changed = write_atomically(out, files)
+    except OutputError as err:
+        print(f"vigil generate: {err}; nothing was changed", file=sys.stderr)
+        return 1
     print(f"{spec_path}: {len(files)} files generated, {len(changed)} changed")
     return 0
 
 
 def write_schema(out: Path) -> int:
-    changed = write_atomically(out.parent, {out.name: schema_text()})
+    try:
+        changed = write_atomically(out.parent, {out.name: schema_text()})
+    except OutputError as err:
+        print(f"vigil schema: {err}", file=sys.stderr)
+        return 1
     print(f"{out}: {'written' if changed else 'unchanged'}")
     return 0
 
@@ -78,9 +94,9 @@ def check(spec_path: Path, out: Path) -> int:
     if spec is None:
         return 1
     files = render(spec)
-    problems = drift(out, files, MANAGED_DIRS)
+    problems = drift(out, files, MANAGED_DIRS, prometheus_config.rule_globs())
     schema_path = out / "slo/spec.schema.json"
-    if not schema_path.exists() or schema_path.read_text(encoding="utf-8") != schema_text():
+    if output.current_text(schema_path) != schema_text():
         problems.append("slo/spec.schema.json: differs from `vigil schema`")
     for line in problems:
         print(f"drift: {line}", file=sys.stderr)
@@ -97,10 +113,15 @@ def run_tools(files: dict[str, str]) -> list[str]:
     failures = []
     with tempfile.TemporaryDirectory(prefix="vigil-check-") as scratch:
         root = Path(scratch)
-        write_atomically(root, files)
+        try:
+            write_atomically(root, files)
+        except OutputError as err:
+            print(f"FAILED: cannot prepare the files for promtool and amtool: {err}",
+                  file=sys.stderr)
+            return ["scratch copy"]
         commands = [
             ("promtool", ["check", "rules", rules.RULES_FILE]),
-            ("promtool", ["check", "config", "deploy/prometheus/prometheus.yml"]),
+            ("promtool", ["check", "config", prometheus_config.CONFIG_FILE]),
             ("promtool", ["test", "rules", *sorted(p for p in files if p.endswith(".test.yml"))]),
             ("amtool", ["check-config", "deploy/alertmanager/alertmanager.yml"]),
         ]
@@ -108,7 +129,14 @@ def run_tools(files: dict[str, str]) -> list[str]:
             if shutil.which(tool) is None:
                 print(f"skip: {tool} is not installed", file=sys.stderr)
                 continue
-            result = subprocess.run([tool, *args], cwd=root, capture_output=True, text=True)
+            try:
+                result = subprocess.run([tool, *args], cwd=root, capture_output=True, text=True,
+                                        timeout=TOOL_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                failures.append(f"{tool} {' '.join(args)}")
+                print(f"FAILED: {tool} {' '.join(args)}: no answer in {TOOL_TIMEOUT} s",
+                      file=sys.stderr)
+                continue
             if result.returncode != 0:
                 failures.append(f"{tool} {' '.join(args)}")
                 print(f"FAILED: {tool} {' '.join(args)}\n{result.stdout}{result.stderr}",

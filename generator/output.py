@@ -1,20 +1,48 @@
-"""Writing generated files: deterministic text, atomic replacement, drift detection.
+"""Writing generated files: deterministic text, atomic replacement of the whole set,
+drift detection.
 
 Every generator returns `{relative path: exact text}` and never touches the disk;
-this module is the only writer. That is what makes generation atomic (everything is
-rendered before anything is written, and each file is replaced by rename) and
-`vigil check` trivial (render, then compare with what is committed).
+this module is the only writer. That is what makes generation atomic and `vigil
+check` trivial (render, then compare with what is committed).
+
+The set is switched, not the files one by one. The outputs live in several
+directories (alert_rules/, dashboards/, deploy/...) that are committed to git, so no
+single rename can swap them all; instead a journal decides the generation:
+1. every changed file is written, complete, into one hidden staging directory,
+   `<out>/.vigil-staging/`, held under an exclusive lock (flock) while it is written;
+2. the list of files to switch is written into it, by rename, as `COMMIT`: from that
+   moment the new set is decided;
+3. each file is moved into place by rename (a reader never sees half a file), and the
+   staging directory is removed.
+A process killed before step 2 leaves the old set and an unlocked staging directory,
+which the next write discards; killed during step 3, it leaves `COMMIT`, and the next
+write (any `vigil generate`) finishes the switch before doing anything else. `vigil
+check` fails while a staging directory is there. Any error while staging (full disk,
+read-only directory, `--out` naming a file) removes the staging directory and raises
+OutputError with one line of text.
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
+import json
 import os
-import tempfile
+import shutil
 from collections.abc import Mapping
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
-from generator import yaml_writer
+from generator import inputs, yaml_writer
+
+STAGING = ".vigil-staging"
+JOURNAL = "COMMIT"
+# Generated files are at most a few hundred KiB; anything bigger is not ours.
+MAX_OUTPUT_BYTES = 64 * 1024 * 1024
+
+
+class OutputError(Exception):
+    """Generated files could not be written; the previous set is still in place."""
 
 
 def dump_yaml(data: Any) -> str:
@@ -27,48 +55,132 @@ def header(source: Path, comment: str = "#") -> str:
             f"{comment} change the spec and run `vigil generate` again.\n")
 
 
-def write_atomically(root: Path, files: Mapping[str, str]) -> list[str]:
-    """Write every file, each by rename, after all were rendered; returns changed paths.
-
-    Rendering happens before this is called, so a spec error never reaches the disk.
-    Each file goes to a temporary sibling first and is renamed over the old one, so a
-    reader (Prometheus reloading its rules) never sees half a file.
-    """
-    changed = []
-    staged: list[tuple[Path, Path]] = []
+def current_text(path: Path) -> str | None:
+    """The text of an existing output, or None when it is missing or not a regular file
+    (a FIFO planted there must not hang the comparison)."""
     try:
-        for relative, text in sorted(files.items()):
-            target = root / relative
-            if target.exists() and target.read_text(encoding="utf-8") == text:
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            staged.append((Path(temp), target))
-            changed.append(relative)
-    except BaseException:
-        for temp, _ in staged:
-            temp.unlink(missing_ok=True)
-        raise
-    for temp, target in staged:
-        os.chmod(temp, 0o644)
-        os.replace(temp, target)
+        return inputs.read_text(path, MAX_OUTPUT_BYTES)
+    except inputs.InputError:
+        return None
+
+
+def write_atomically(root: Path, files: Mapping[str, str]) -> list[str]:
+    """Switch to the new set of files (see the module docstring); returns changed paths."""
+    root = Path(root)
+    if root.exists() and not root.is_dir():
+        raise OutputError(f"cannot write into {root}: not a directory")
+    if root.is_dir():
+        recover(root)
+    changed = [relative for relative, text in sorted(files.items())
+               if current_text(root / relative) != text]
+    if not changed:
+        return []
+    for relative in changed:
+        if (root / relative).is_dir():
+            raise OutputError(f"cannot write {root / relative}: a directory is in the way")
+    staging = root / STAGING
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        staging.mkdir()
+        lock = os.open(staging, os.O_RDONLY)
+    except OSError as err:
+        raise OutputError(_reason(root, err)) from None
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            for relative in changed:
+                _write(staging / relative, files[relative])
+            _write(staging / f".{JOURNAL}", json.dumps(changed))
+            os.rename(staging / f".{JOURNAL}", staging / JOURNAL)
+        except OSError as err:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise OutputError(_reason(root, err)) from None
+        _switch(root, staging)
+    finally:
+        os.close(lock)
     return changed
 
 
-def drift(root: Path, files: Mapping[str, str], managed_dirs: tuple[str, ...]) -> list[str]:
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.chmod(path, 0o644)
+
+
+def _switch(root: Path, staging: Path) -> None:
+    """Move every journalled file into place; safe to repeat after an interruption."""
+    try:
+        changed = json.loads((staging / JOURNAL).read_text(encoding="utf-8"))
+        for relative in changed:
+            source = staging / relative
+            if source.exists():
+                (root / relative).parent.mkdir(parents=True, exist_ok=True)
+                os.replace(source, root / relative)
+        shutil.rmtree(staging)
+    except OSError as err:
+        raise OutputError(f"{_reason(root, err)}; the new set is decided but not complete: "
+                          "run `vigil generate` again to finish it") from None
+
+
+def recover(root: Path) -> None:
+    """Finish (journal present) or discard (no journal) a write that was interrupted.
+
+    Raises OutputError when another process holds the staging directory's lock.
+    """
+    staging = root / STAGING
+    try:
+        lock = os.open(staging, os.O_RDONLY)
+    except FileNotFoundError:
+        return
+    except OSError as err:
+        raise OutputError(_reason(root, err)) from None
+    try:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as err:
+            if err.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
+                raise OutputError(f"another `vigil generate` is writing into {root}") from None
+            raise
+        if (staging / JOURNAL).exists():
+            _switch(root, staging)
+        else:
+            shutil.rmtree(staging, ignore_errors=True)
+    finally:
+        os.close(lock)
+
+
+def interrupted(root: Path) -> bool:
+    """Whether a write into `root` was interrupted and not yet finished or discarded."""
+    return (Path(root) / STAGING).exists()
+
+
+def _reason(root: Path, err: OSError) -> str:
+    where = err.filename if err.filename else root
+    if isinstance(where, str) and STAGING in where:
+        where = root  # the staging directory is an implementation detail
+    return f"cannot write into {where}: {err.strerror or err}"
+
+
+def drift(root: Path, files: Mapping[str, str], managed_dirs: tuple[str, ...],
+          loaded: tuple[str, ...] = ()) -> list[str]:
     """Paths whose committed content differs from what the spec generates.
 
-    Includes stale files: a generated file left in a managed directory after its signal
-    or dashboard was removed from the spec.
+    Includes stale files: anything in a managed directory that the spec does not
+    generate, hidden files too, because Prometheus's `rule_files` glob (Go's, which
+    does not skip dot files) loads `alert_rules/.x.rules.yml` all the same. Strays that
+    match one of the `loaded` globs (relative to `root`) are named as such.
     """
     problems = []
+    if interrupted(root):
+        problems.append(f"{STAGING}: an interrupted `vigil generate` (run it again)")
     for relative, text in sorted(files.items()):
         target = root / relative
         if not target.exists():
             problems.append(f"{relative}: missing")
-        elif target.read_text(encoding="utf-8") != text:
+        elif current_text(target) != text:
             problems.append(f"{relative}: differs from what the spec generates")
     for directory in managed_dirs:
         base = root / directory
@@ -76,6 +188,18 @@ def drift(root: Path, files: Mapping[str, str], managed_dirs: tuple[str, ...]) -
             continue
         for path in sorted(base.rglob("*")):
             relative = path.relative_to(root).as_posix()
-            if path.is_file() and relative not in files and not path.name.startswith("."):
+            if path.is_dir() or relative in files:
+                continue
+            globs = [g for g in loaded if _glob_match(relative, g)]
+            if globs:
+                problems.append(f"{relative}: not generated by the spec, but Prometheus loads it "
+                                f"(rule_files {globs[0]})")
+            else:
                 problems.append(f"{relative}: not generated by the spec (stale)")
     return problems
+
+
+def _glob_match(relative: str, pattern: str) -> bool:
+    """Go's filepath.Match on whole paths: `*` stays within one segment, dots included."""
+    path, glob = PurePosixPath(relative), PurePosixPath(pattern)
+    return len(path.parts) == len(glob.parts) and path.match(pattern)

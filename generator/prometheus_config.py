@@ -8,6 +8,7 @@ the repository and docker-compose.yml mounts the same layout.
 
 from __future__ import annotations
 
+import posixpath
 from typing import Any
 
 from generator import catalogue, output
@@ -15,6 +16,16 @@ from generator.model import Spec
 
 # Labels Prometheus attaches to every scraped series itself (the target's job and address).
 TARGET_LABELS = ("job", "instance")
+
+
+CONFIG_FILE = "deploy/prometheus/prometheus.yml"
+RULE_FILES = ("../../alert_rules/*.rules.yml",)  # relative to CONFIG_FILE, as Prometheus reads it
+
+
+def rule_globs() -> tuple[str, ...]:
+    """RULE_FILES relative to the output root, for `vigil check` to see what Prometheus loads."""
+    base = posixpath.dirname(CONFIG_FILE)
+    return tuple(posixpath.normpath(posixpath.join(base, glob)) for glob in RULE_FILES)
 
 
 def config(spec: Spec) -> dict[str, Any]:
@@ -31,12 +42,12 @@ def config(spec: Spec) -> dict[str, Any]:
         })
     return {
         "global": {"scrape_interval": "15s", "evaluation_interval": "30s"},
-        "rule_files": ["../../alert_rules/*.rules.yml"],
+        "rule_files": list(RULE_FILES),
         "alerting": {"alertmanagers": [{"static_configs": [{"targets": list(spec.alertmanagers)}]}]},
         "scrape_configs": scrape_configs,
     }
 
 
 def outputs(spec: Spec) -> dict[str, str]:
-    return {"deploy/prometheus/prometheus.yml": output.header(spec.source)
+    return {CONFIG_FILE: output.header(spec.source)
             + output.dump_yaml(config(spec))}
