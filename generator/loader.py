@@ -180,6 +180,11 @@ class _Builder:
         signals = self._signals(severities, receivers, teams)
         slos = self._slos(severities)
         jobs = {**DEFAULTS["jobs"], **_valid(self.get("jobs") or {})}
+        for exporter, job in jobs.items():
+            others = [e for e, j in jobs.items() if j == job and e != exporter]
+            if others and exporter in _valid(self.data.get("jobs") or {}):
+                self.problem(join("jobs", exporter), f"job {job!r} is also the {others[0]} "
+                             "exporter's; Prometheus needs a distinct name per scrape job")
         targets_in = _valid(self.data.get("targets") or {})
         targets = {
             e: tuple(_valid_list(targets_in.get(e))) or (f"localhost:{DEFAULT_PORTS[e]}",)

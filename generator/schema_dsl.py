@@ -77,10 +77,17 @@ class Str(Node):
     pattern: str | None = None
     pattern_hint: str = ""
     enum: tuple[str, ...] = ()
+    min_length: int = 0
 
     def check(self, value: Any, path: str, problems: list[Problem]) -> Any:
         if not isinstance(value, str):
             problems.append(Problem(path, f"expected {self._expected()}, got {describe(value)}"))
+            return INVALID
+        if len(value) < self.min_length:
+            problems.append(Problem(path, "expected a non-empty string"))
+            return INVALID
+        if any(0xD800 <= ord(c) <= 0xDFFF for c in value):
+            problems.append(Problem(path, "expected text without unpaired surrogate escapes"))
             return INVALID
         if self.enum and value not in self.enum:
             problems.append(Problem(path, f"expected {self._expected()}, got {value!r}"))
@@ -101,6 +108,8 @@ class Str(Node):
             schema["enum"] = list(self.enum)
         if self.pattern:
             schema["pattern"] = f"^(?:{self.pattern})$"
+        if self.min_length:
+            schema["minLength"] = self.min_length
         return self._with_description(schema)
 
 

@@ -106,7 +106,7 @@ RECEIVER = Obj(
 
 SIGNAL = Obj(
     {
-        "title": Str("Human title; defaults to the catalogue's."),
+        "title": Str("Human title; defaults to the catalogue's.", min_length=1),
         "description": Str("What the signal measures."),
         "runbook": Str("What an operator should do when it fires."),
         "expr": Str("PromQL for a custom signal. Use `$sel` inside braces for the spec's "
@@ -120,7 +120,8 @@ SIGNAL = Obj(
                          enum=("above", "below")),
         "for": _duration("How long the threshold must be crossed before the alert fires.",
                          positive=False, maximum=MAX_WAIT),
-        "team": Str("Team the alert belongs to (a key of `teams`, or a free label)."),
+        "team": Str("Team the alert belongs to (a key of `teams`, or a free label).",
+                    min_length=1),
         "recipients": ListOf(Str(), "Receivers notified instead of the severity's recipients.",
                              min_items=1),
         "baseline_weeks": Num("Weeks averaged for `N% below average` thresholds.",
@@ -147,7 +148,7 @@ BURN_WINDOW = Obj(
 
 SLO = Obj(
     {
-        "title": Str("Human title."),
+        "title": Str("Human title.", min_length=1),
         "description": Str("What the objective promises."),
         "objective": _percent("Target share of good events, e.g. 99.9%."),
         "period": _duration("Compliance period; the error budget is spent over it."),
@@ -171,7 +172,7 @@ SLO = Obj(
                              "a handful of requests must not page anyone."),
         "for": _duration("`for` applied to every burn-rate alert without its own.",
                          maximum=MAX_WAIT),
-        "team": Str("Team label of the SLO's alerts."),
+        "team": Str("Team label of the SLO's alerts.", min_length=1),
         "dashboard": Str("Dashboard that shows the SLI.", enum=catalogue.DASHBOARDS),
     },
     "A service level objective with multiwindow, multi-burn-rate alerts.",
@@ -230,7 +231,7 @@ SPEC = Obj(
                            pattern=r"https?://\S+", pattern_hint="an http(s) URL"),
         "selectors": MapOf(Str(), "Label matchers added to every query (e.g. environment).",
                            key_pattern=LABEL_NAME, key_hint="a label name"),
-        "jobs": Obj({e: Str(f"Scrape job of the {e} exporter.") for e in catalogue.EXPORTERS},
+        "jobs": Obj({e: Str(f"Scrape job of the {e} exporter.", min_length=1) for e in catalogue.EXPORTERS},
                     "Scrape job names; each signal's queries are scoped to its exporter's job."),
         "targets": Obj({e: ListOf(Str(pattern=r"\S+:\d+", pattern_hint="host:port"),
                                   f"Addresses the {e} exporter listens on.")
@@ -240,7 +241,7 @@ SPEC = Obj(
                                "Alertmanager addresses Prometheus sends alerts to."),
         "defaults": Obj({"for": _duration("Default `for` of signal alerts.", positive=False,
                                            maximum=MAX_WAIT),
-                         "team": Str("Default team label.")}, "Defaults for every signal."),
+                         "team": Str("Default team label.", min_length=1)}, "Defaults for every signal."),
         "duplicate_suppression": _duration("A repeated alert is not sent again within this "
                                            "interval; Alertmanager's group_interval.",
                                            maximum=MAX_WAIT),

@@ -251,7 +251,10 @@ def slo_tests(spec: Spec) -> list[dict[str, Any]]:
         eval_seconds = min(longest, 6 * 3600.0) + 1800.0
         samples = int(eval_seconds // 60) + 1
         factors = sorted({w.factor for w in slo.windows})
-        burns = [factors[-1] * 1.5, (factors[0] + factors[-1]) / 2, factors[0] * 0.5]
+        middle = (factors[0] + factors[-1]) / 2
+        if middle in factors and len(factors) > 1:  # a burn exactly at a factor is a coin toss
+            middle = (factors[0] + factors[1]) / 2
+        burns = [factors[-1] * 1.5, *([middle] if len(factors) > 1 else []), factors[0] * 0.5]
         scenarios = [(f"burning {b:g}x", b, total) for b in burns]
         if slo.min_rate > 0:
             scenarios.append(("high error ratio on a trickle of traffic", factors[-1] * 1.5,
