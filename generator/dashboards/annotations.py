@@ -30,7 +30,8 @@ def alert_annotations(spec: Spec, scope: str = "") -> Annotations:
     ) if m)
     queries: list[dict[str, Any]] = [dict(BUILT_IN)]
     for severity in spec.severities.values():
-        expr = promql.render(f'ALERTS{{severity="{severity.name}",$sel}}', matchers)
+        own = promql.matchers({"severity": severity.name})
+        expr = promql.render(f"ALERTS{{{own},$sel}}", matchers)
         queries.append({
             "name": f"{severity.name.capitalize()} alerts ({severity.priority})",
             "enable": True, "hide": False, "iconColor": severity.colour, "expr": expr,

@@ -10,7 +10,7 @@ Reading recorded series keeps a 30-day SLI cheap enough for a dashboard refresh.
 
 from __future__ import annotations
 
-from generator import units
+from generator import promql, units
 from generator.dashboards.context import Context
 from generator.model import Slo
 
@@ -26,8 +26,8 @@ def finest_window(slo: Slo) -> str:
 
 
 def _series(ctx: Context, metric: str, slo: Slo, window: str | None = None) -> str:
-    labels = f'slo="{slo.name}",' + (f'window="{window}",' if window else "")
-    return ctx.query(f"{metric}{{{labels}$sel}}", None)
+    labels = promql.matchers({"slo": slo.name, **({"window": window} if window else {})})
+    return ctx.query(f"{metric}{{{labels},$sel}}", None)
 
 
 def error_ratio(ctx: Context, slo: Slo, window: str) -> str:
