@@ -11,13 +11,12 @@ deeper than MAX_DEPTH, before any Python object is built from it.
 
 from __future__ import annotations
 
-import os
-import stat
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from exporters.common.files import read_bounded
 from generator import locate
 
 MAX_SPEC_BYTES = 1024 * 1024
@@ -32,27 +31,11 @@ class InputError(ValueError):
 def read_regular(path: Path, limit: int = MAX_SPEC_BYTES) -> bytes:
     """The bytes of `path`, which must be a regular file of at most `limit` bytes."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        return read_bounded(path, limit)
     except OSError as err:
-        raise InputError(f"cannot read: {err.strerror}") from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise InputError(f"cannot read: not a regular file ({_kind(info.st_mode)})")
-        if info.st_size > limit:
-            raise InputError(f"cannot read: {info.st_size} bytes, more than the {limit} allowed")
-        chunks = []
-        size = 0
-        while chunk := os.read(fd, 65536):
-            size += len(chunk)
-            if size > limit:  # the file grew while it was read
-                raise InputError(f"cannot read: more than the {limit} bytes allowed")
-            chunks.append(chunk)
-        return b"".join(chunks)
-    except OSError as err:
-        raise InputError(f"cannot read: {err.strerror}") from None
-    finally:
-        os.close(fd)
+        raise InputError(f"cannot read: {err.strerror or err}") from None
+    except ValueError as err:
+        raise InputError(f"cannot read: {err}") from None
 
 
 def read_text(path: Path, limit: int = MAX_SPEC_BYTES) -> str:
@@ -62,15 +45,6 @@ def read_text(path: Path, limit: int = MAX_SPEC_BYTES) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as err:
         raise InputError(f"cannot read: not UTF-8 text (byte {err.start})") from None
-
-
-def _kind(mode: int) -> str:
-    for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"),
-                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-                       (stat.S_ISSOCK, "a socket")):
-        if test(mode):
-            return name
-    return "not a regular file"
 
 
 def load_yaml(text: str) -> Any:

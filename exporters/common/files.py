@@ -21,12 +21,16 @@ def read_bounded(path: str | Path, limit: int) -> bytes:
     it is not a regular file or holds more than ``limit`` bytes.
     """
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(fd)
+    try:
+        info = os.fstat(fd)  # before fdopen, which refuses a directory with its own error
         if not stat.S_ISREG(info.st_mode):
-            raise ValueError("not a regular file")
+            raise ValueError(f"not a regular file ({_kind(info.st_mode)})")
         if info.st_size > limit:
             raise ValueError(f"{info.st_size} bytes, larger than the {limit}-byte limit")
+    except BaseException:
+        os.close(fd)
+        raise
+    with os.fdopen(fd, "rb") as handle:
         data = handle.read(limit + 1)
     if len(data) > limit:
         raise ValueError(f"grew beyond the {limit}-byte limit while being read")
@@ -46,3 +50,12 @@ def read_bounded_text(path: str | Path, limit: int, what: str) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ValueError(f"{what} is not UTF-8 text (byte {exc.start})") from None
+
+
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "of another kind"

@@ -174,7 +174,7 @@ def test_extends_a_fifo_does_not_hang(tmp_path):
 def test_oversized_and_binary_specs_are_refused(tmp_path):
     big = tmp_path / "big.yaml"
     big.write_text("version: 1\n" + "#" * (1024 * 1024) + "\n")
-    assert "more than the 1048576 allowed" in _errors(big)
+    assert "larger than the 1048576-byte limit" in _errors(big)
     binary = tmp_path / "binary.yaml"
     binary.write_bytes(b"version: 1\n\xff\n")
     assert _errors(binary) == f"{binary}: cannot read: not UTF-8 text (byte 11)"
