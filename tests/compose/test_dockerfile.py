@@ -112,3 +112,29 @@ def test_the_build_context_holds_the_sources_and_no_secret(tmp_path: Path) -> No
     leaked = {p for p in context if p.split("/")[0] in {"secrets", ".venv", ".git", "tests"}
               or "__pycache__" in p}
     assert not leaked
+
+
+# The oldest Grafana release known to load each dashboard schemaVersion the
+# generator writes (version 42's migration landed in September 2025,
+# grafana/grafana#110517; 12.4.0, February 2026, has it).
+GRAFANA_FOR_SCHEMA = {42: (12, 4)}
+
+
+def test_grafana_is_a_grafana_12_release_that_loads_the_dashboards() -> None:
+    image = load_yaml(COMPOSE)["services"]["grafana"]["image"]
+    match = re.fullmatch(r"grafana/grafana:(\d+)\.(\d+)\.(\d+)", image)
+    assert match, image
+    version = tuple(int(part) for part in match.groups())
+    assert version[0] == 12
+    schemas = {json.loads(p.read_text())["schemaVersion"] for p in (ROOT / "dashboards").glob("*.json")}
+    for schema in schemas:
+        assert schema in GRAFANA_FOR_SCHEMA, f"no known Grafana release for schemaVersion {schema}"
+        assert version[:2] >= GRAFANA_FOR_SCHEMA[schema], (image, schema)
+
+
+def test_the_readme_names_every_pinned_image_version() -> None:
+    readme = (ROOT / "README.md").read_text()
+    for name, service in load_yaml(COMPOSE)["services"].items():
+        repository, tag = service["image"].rsplit(":", 1)
+        assert re.search(rf"\| `{re.escape(repository)}`[^|\n]*\| {re.escape(tag)} \|", readme), (
+            f"README's image table does not give {name}'s {service['image']}")
