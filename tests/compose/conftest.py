@@ -29,14 +29,26 @@ def compose() -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def compose_config() -> Callable[..., subprocess.CompletedProcess[str]]:
-    """Run the real ``docker-compose config`` on ``files`` (from the repository root)."""
+    """Run the real ``docker-compose config`` on ``files`` (from the repository root).
+
+    Results are kept for the session: several tests read the same merged file.
+    """
     binary = shutil.which("docker-compose")
     if binary is None:
         pytest.skip("docker-compose is not installed (Debian package docker-compose; .ci/run "
                     "installs it): the compose files were not checked by a real Compose")
 
+    cache: dict[tuple, subprocess.CompletedProcess[str]] = {}
+
     def run(files: Sequence[Path], *args: str,
             env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        key = (tuple(files), args, tuple(sorted((env or {}).items())))
+        if key not in cache:
+            cache[key] = _run(files, *args, env=env)
+        return cache[key]
+
+    def _run(files: Sequence[Path], *args: str,
+             env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         argv = [binary]
         for path in files:
             argv += ["-f", str(path)]
