@@ -32,8 +32,9 @@ from tests.compose.files import COMPOSE, OVERRIDES, ROOT, load_yaml
 OVERRIDE_IDS = [p.stem for p in OVERRIDES]
 
 
-def _merged(compose_config, files: list[Path], *args: str) -> dict[str, Any]:
-    result = compose_config(files, *args)
+def _merged(compose_config, files: list[Path], *args: str,
+            env: dict[str, str] | None = None) -> dict[str, Any]:
+    result = compose_config(files, *args, env=env)
     assert result.returncode == 0, result.stderr
     assert "is not set" not in result.stderr, result.stderr  # every variable has a default
     return yaml.safe_load(result.stdout)
@@ -48,13 +49,20 @@ def test_docker_compose_accepts_the_file(compose_config) -> None:
 
 
 def test_the_demo_profile_adds_the_shop_database_and_the_workload(compose_config) -> None:
-    profiled = {name for name, service in load_yaml(COMPOSE)["services"].items()
-                if "demo" in service.get("profiles", [])}
-    assert profiled == {"postgres", "workload"}
-    plain = compose_config([COMPOSE], "--services").stdout.split()
-    demo = compose_config([COMPOSE], "--services", env={"COMPOSE_PROFILES": "demo"}).stdout.split()
-    assert {"postgres", "workload"} <= set(demo)
-    assert set(plain) <= set(demo)
+    services = load_yaml(COMPOSE)["services"]
+    profiled = {name for name, service in services.items() if service.get("profiles")}
+    assert profiled == {"postgres", "workload"}  # everything else starts without a profile
+    assert all(services[name]["profiles"] == ["demo"] for name in profiled)
+    merged = _merged(compose_config, [COMPOSE], env={"COMPOSE_PROFILES": "demo"})
+    workload = merged["services"]["workload"]
+    assert workload["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+    assert "pg_isready" in merged["services"]["postgres"]["healthcheck"]["test"]
+    # the workload writes the access log the http exporter reads, through one volume
+    http_mounts = {v.split(":")[0]: v for v in merged["services"]["http-exporter"]["volumes"]}
+    workload_mounts = {v.split(":")[0]: v for v in workload["volumes"]}
+    assert http_mounts["shop-logs"].endswith(":ro") and "shop-logs" in workload_mounts
+    access_log = load_yaml(ROOT / "deploy" / "compose" / "exporters" / "http.yml")["access_logs"][0]
+    assert access_log["path"] in " ".join(workload["command"])
 
 
 @pytest.mark.parametrize("override", OVERRIDES, ids=OVERRIDE_IDS)
