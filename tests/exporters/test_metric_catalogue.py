@@ -120,8 +120,14 @@ def table(database: pg.PgCluster, tmp_path: Path, make_cert: Callable) -> str:
             "access_logs": [{"path": str(log), "format": "combined", "from_beginning": True}],
         })
         rows += _collected("postgres", {"dsn": database.dsn(tcp=True), "password": database.password})
-        rows += _collected("sql", {"dsn": database.dsn("shop", user=READER, tcp=True),
-                                   "password": READER_PASSWORD})
+        rows += _collected("sql", {
+            "dsn": database.dsn("shop", user=READER, tcp=True), "password": READER_PASSWORD,
+            "queries_file": str(ROOT / "exporters" / "sql" / "default_queries.yml"),
+            # one query that fails (no such table), for vigil_sql_query_last_error_info
+            "queries": [{"name": "failing", "metric": "vigil_catalogue_failing", "type": "gauge",
+                         "help": "Never served.", "value": "n",
+                         "sql": "SELECT count(*) AS n FROM no_such_table"}],
+        })
     finally:
         listener.close()
         plain.shutdown()
