@@ -3,6 +3,7 @@ latency, backup freshness and certificate files, under ``vigil_host_``.
 
 Config (every key optional; see ``exporters/examples/host.yml``)::
 
+    rootfs: /host                     # the host's root, mounted here (in a container)
     filesystems:
       timeout: 1s                     # per scrape, for all mounts' statvfs together
       exclude_fstypes: '^(proc|sysfs|...)$'    # regex, default like node_exporter
@@ -27,6 +28,11 @@ Config (every key optional; see ``exporters/examples/host.yml``)::
       timeout: 10s
       files: [/etc/ssl/shop.pem, "/etc/letsencrypt/live/*/cert.pem"]
 
+``rootfs`` works like node_exporter's ``--path.rootfs``: the mount table,
+memory, load and network counters are read under ``<rootfs>/proc`` (pid 1's,
+for the namespaced ones), filesystems are stat'ed under ``rootfs``, and the
+labels keep the host's paths (:mod:`exporters.host.procfs`).
+
 Cheap kernel counters are read on every scrape; TCP targets, each backup
 kind and each certificate path run as background tasks of their own
 (scrapes serve their last result).
@@ -34,6 +40,7 @@ kind and each certificate path run as background tasks of their own
 
 from __future__ import annotations
 
+import os
 import re
 from functools import partial
 
@@ -43,10 +50,11 @@ from exporters.common.tasks import PeriodicTask
 from exporters.host import devices, filesystems, system
 from exporters.host.backups import BackupKind, collect_backup
 from exporters.host.certificates import collect_certificates
+from exporters.host.procfs import procfs
 from exporters.host.tcp import TcpTarget, probe
 
 PREFIX = "vigil_host"
-TOP_LEVEL_KEYS = ["filesystems", "disks", "network", "tcp_targets", "backups",
+TOP_LEVEL_KEYS = ["rootfs", "filesystems", "disks", "network", "tcp_targets", "backups",
                   "tls_certificates"]
 
 
@@ -56,6 +64,17 @@ def _regex(node: ConfigNode, key: str, default: str) -> re.Pattern[str]:
         return re.compile(text)
     except re.error as exc:
         raise node.error(f"invalid regular expression: {exc}", key) from None
+
+
+def _rootfs(config: ConfigNode) -> str:
+    """``rootfs``: an absolute directory holding a ``proc`` directory, default ``/``."""
+    rootfs = config.str("rootfs", "/")
+    if not os.path.isabs(rootfs):
+        raise config.error(f"expected an absolute path, got {rootfs!r}", "rootfs")
+    if not os.path.isdir(procfs(rootfs)):
+        raise config.error(f"{procfs(rootfs)} is not a directory: is the host's root mounted "
+                           f"at {rootfs}?", "rootfs")
+    return os.path.normpath(rootfs)
 
 
 def _tcp_targets(config: ConfigNode) -> list[TcpTarget]:
@@ -90,6 +109,8 @@ def _backup_kinds(node: ConfigNode) -> list[BackupKind]:
 def build(config: ConfigNode) -> Exporter:
     """Validate ``config`` and assemble the host exporter (tasks not started)."""
     config.reject_unknown(TOP_LEVEL_KEYS)
+    rootfs = _rootfs(config)
+    proc = procfs(rootfs)
     fs = config.child("filesystems", {})
     fs.reject_unknown(["timeout", "exclude_fstypes", "exclude_mountpoints"])
     fs_collector = filesystems.FilesystemCollector(
@@ -97,6 +118,7 @@ def build(config: ConfigNode) -> Exporter:
         exclude_fstypes=_regex(fs, "exclude_fstypes", filesystems.DEFAULT_EXCLUDE_FSTYPES).pattern,
         exclude_mountpoints=_regex(
             fs, "exclude_mountpoints", filesystems.DEFAULT_EXCLUDE_MOUNTPOINTS).pattern,
+        rootfs=rootfs,
     )
     disks = config.child("disks", {})
     disks.reject_unknown(["exclude_devices"])
@@ -107,11 +129,11 @@ def build(config: ConfigNode) -> Exporter:
 
     sources = [
         Source("cpu", system.collect_cpu),
-        Source("memory", system.collect_memory),
-        Source("load", system.collect_load),
+        Source("memory", partial(system.collect_memory, proc)),
+        Source("load", partial(system.collect_load, proc)),
         Source("filesystem", fs_collector.collect),
         Source("diskstats", partial(devices.collect_disks, disk_exclude)),
-        Source("netdev", partial(devices.collect_network, net_exclude)),
+        Source("netdev", partial(devices.collect_network, net_exclude, proc)),
     ]
     tasks = [
         PeriodicTask(f"tcp:{t.name}", partial(probe, t), interval=t.interval,

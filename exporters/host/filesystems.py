@@ -14,6 +14,16 @@ thread per mount on every scrape cost more than all the ``statvfs`` calls
 together (about 80 us per thread against 2 us per call). A worker whose
 mount point is gone is told to stop.
 
+Another root (``rootfs``, like node_exporter's ``--path.rootfs``): in a container
+the host's root is mounted read-only at, say, ``/host``. The mount table is
+then read from ``<rootfs>/proc/1/mounts`` (the host's init process, so the
+host's mount namespace, not the container's), each mount is stat'ed at
+``<rootfs><mountpoint>``, and the labels show the host's own mount points
+(:mod:`exporters.host.procfs`). psutil cannot do this:
+``psutil.disk_partitions`` reads only the calling process's
+``/proc/self/mounts``; the table is whitespace-separated fields with octal
+escapes, parsed by :func:`read_mounts`.
+
 ``used_ratio`` follows ``df``'s "Use%": used / (used + available to
 unprivileged users), so it reaches 1 when ordinary processes can no longer
 write, even though root's reserved blocks remain.
@@ -28,9 +38,10 @@ import threading
 import time
 from dataclasses import dataclass
 
-import psutil
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
+
+from exporters.host.procfs import pid1_lines, procfs, under
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +56,8 @@ DEFAULT_EXCLUDE_MOUNTPOINTS = (
     r"^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)"
 )
 LABELS = ["device", "mountpoint", "fstype"]
+_OCTAL_ESCAPE = re.compile(r"\\([0-7]{3})")
+MAX_MOUNTS = 10_000  # a mount table longer than this is not a host's; the rest is ignored
 
 
 @dataclass(frozen=True)
@@ -52,6 +65,24 @@ class Mount:
     device: str
     mountpoint: str
     fstype: str
+
+
+def _unescape(field: str) -> str:
+    """The kernel writes space, tab, newline and backslash in mount fields as ``\\ooo``."""
+    return _OCTAL_ESCAPE.sub(lambda m: chr(int(m.group(1), 8)), field)
+
+
+def read_mounts(proc: str) -> list[Mount]:
+    """Mounts of pid 1 under ``proc`` (the host's, seen from a container), in kernel order.
+
+    See :mod:`exporters.host.procfs` for why pid 1's, and the fallback.
+    """
+    mounts = []
+    for line in pid1_lines(proc, "mounts", MAX_MOUNTS):
+        fields = line.decode(errors="replace").split()
+        if len(fields) >= 3:
+            mounts.append(Mount(_unescape(fields[0]), _unescape(fields[1]), fields[2]))
+    return mounts
 
 
 class _MountWorker:
@@ -109,8 +140,10 @@ class FilesystemCollector:
         timeout: float = 1.0,
         exclude_fstypes: str = DEFAULT_EXCLUDE_FSTYPES,
         exclude_mountpoints: str = DEFAULT_EXCLUDE_MOUNTPOINTS,
+        rootfs: str = "/",
     ) -> None:
         self.timeout = timeout
+        self.rootfs = rootfs
         self.exclude_fstypes = re.compile(exclude_fstypes)
         self.exclude_mountpoints = re.compile(exclude_mountpoints)
         self._workers: dict[str, _MountWorker] = {}
@@ -119,39 +152,41 @@ class FilesystemCollector:
     def mounts(self) -> list[Mount]:
         """Real mounts, one per mount point (the last mounted wins, as the kernel shows it)."""
         found: dict[str, Mount] = {}
-        for part in psutil.disk_partitions(all=True):
-            if self.exclude_fstypes.search(part.fstype):
+        for mount in read_mounts(procfs(self.rootfs)):
+            if self.exclude_fstypes.search(mount.fstype):
                 continue
-            if self.exclude_mountpoints.search(part.mountpoint):
+            if self.exclude_mountpoints.search(mount.mountpoint):
                 continue
-            found[part.mountpoint] = Mount(part.device, part.mountpoint, part.fstype)
+            found[mount.mountpoint] = mount
         return list(found.values())
+
 
     def _stat_all(self, mounts: list[Mount]) -> dict[str, os.statvfs_result | None]:
         """statvfs per mount point; ``None`` for a mount that failed or timed out."""
         results: dict[str, os.statvfs_result | None] = {}
+        asked: dict[str, _MountWorker] = {}
         with self._lock:
             current = {mount.mountpoint for mount in mounts}
             for path in [p for p in self._workers if p not in current]:
                 self._workers.pop(path).stop()  # unmounted: a stuck worker ends when it returns
-            asked: list[_MountWorker] = []
             for mount in mounts:
                 worker = self._workers.get(mount.mountpoint)
                 if worker is None:
-                    worker = self._workers[mount.mountpoint] = _MountWorker(mount.mountpoint)
+                    worker = self._workers[mount.mountpoint] = _MountWorker(
+                        under(self.rootfs, mount.mountpoint))
                 elif worker.busy:
                     results[mount.mountpoint] = None  # still hung since an earlier scrape
                     continue
                 worker.ask()
-                asked.append(worker)
+                asked[mount.mountpoint] = worker
             deadline = time.monotonic() + self.timeout
-            for worker in asked:
+            for mountpoint, worker in asked.items():
                 try:
-                    results[worker.path] = worker.wait(max(0.0, deadline - time.monotonic()))
+                    results[mountpoint] = worker.wait(max(0.0, deadline - time.monotonic()))
                 except TimeoutError:
                     log.warning("statvfs %s did not answer within %gs; skipped",
                                 worker.path, self.timeout)
-                    results[worker.path] = None
+                    results[mountpoint] = None
         return results
 
     def collect(self) -> list[Metric]:

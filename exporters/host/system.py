@@ -47,8 +47,8 @@ def read_meminfo(path: str = "/proc/meminfo") -> dict[str, int]:
     return fields
 
 
-def collect_memory() -> list[Metric]:
-    meminfo = read_meminfo()
+def collect_memory(proc: str = "/proc") -> list[Metric]:
+    meminfo = read_meminfo(os.path.join(proc, "meminfo"))
     available = meminfo.get("MemAvailable")
     if available is None:  # kernels before 3.14: psutil's estimate
         available = psutil.virtual_memory().available
@@ -63,8 +63,15 @@ def collect_memory() -> list[Metric]:
     return [GaugeMetricFamily(f"{PREFIX}_{name}", doc, value=v) for name, doc, v in values]
 
 
-def collect_load() -> list[Metric]:
-    load1, load5, load15 = os.getloadavg()
+def read_loadavg(path: str = "/proc/loadavg") -> tuple[float, float, float]:
+    """The three load averages from ``loadavg``; ``os.getloadavg`` knows only ``/proc``."""
+    with open(path, "rb") as f:
+        fields = f.read(256).split()
+    return float(fields[0]), float(fields[1]), float(fields[2])
+
+
+def collect_load(proc: str = "/proc") -> list[Metric]:
+    load1, load5, load15 = read_loadavg(os.path.join(proc, "loadavg"))
     return [
         GaugeMetricFamily(f"{PREFIX}_load1", "1-minute load average.", value=load1),
         GaugeMetricFamily(f"{PREFIX}_load5", "5-minute load average.", value=load5),
