@@ -25,7 +25,8 @@ Contract (kept stable; the end-to-end tests build on it)::
                scrape_interval=5.0, evaluation_interval=5.0) as stack:
         stack.urls                # {"prometheus": ..., "alertmanager": ..., "receiver": ...,
                                   #  "host": ..., "http": ..., "postgres": ..., "sql": ...,
-                                  #  "shop": ..., "payments": ...}  (exporters: /metrics URLs)
+                                  #  "shop": ..., "payments": ..., "database": ...}
+                                  #  (exporters: their /metrics URLs)
         stack.prometheus_url, stack.alertmanager_url
         stack.receiver            # WebhookReceiver: .notifications, .matching(**labels)
         stack.receiver.notifications[i].{receiver, recipient, status, alertname,
@@ -229,6 +230,7 @@ class Stack:
             "sql": f"http://127.0.0.1:{p.sql_exporter}/metrics",
             "shop": f"http://127.0.0.1:{p.shop}/",
             "payments": f"https://127.0.0.1:{p.payments}/v1/health",
+            "database": f"postgresql://127.0.0.1:{p.database}/{SHOP_DB}",
         }
 
     @property
@@ -242,6 +244,11 @@ class Stack:
         return self.cluster.connect(SHOP_DB)
 
     # -- lifecycle ------------------------------------------------------------
+
+    @property
+    def claimed(self) -> bool:
+        """True from claiming the run directory until :meth:`stop` released it."""
+        return self._owns_pid_file
 
     def __enter__(self) -> Stack:
         self.start()

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
+from rich import box
 from rich.console import Group
 from rich.panel import Panel
 from rich.table import Table
@@ -87,6 +88,28 @@ def _clock(stamp: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(stamp))
 
 
+def grouped(notes: list[Notification]) -> list[tuple[float, str, str, str, str, list[str]]]:
+    """Notifications by (alert, status, receiver): latest time, severity, who was reached.
+
+    One Alertmanager notification reaches several people (one webhook each); a person
+    wants one line per notification with everyone it reached.
+    """
+    groups: dict[tuple[str, str, str], tuple[float, str, set[str]]] = {}
+    for note in notes:
+        key = (note.alertname, note.status, note.receiver)
+        last, severity, reached = groups.get(key, (0.0, note.severity, set()))
+        groups[key] = (max(last, note.received_at), severity, reached | {note.recipient})
+    rows = [(last, alert, status, severity, receiver, sorted(reached))
+            for (alert, status, receiver), (last, severity, reached) in groups.items()]
+    return sorted(rows)
+
+
+def _budget(ratio: float) -> Text:
+    if ratio <= 0:
+        return Text(f"exhausted ({ratio:.0%})", style="bold red")
+    return Text(f"{ratio:.1%}", style="green" if ratio > 0.5 else "yellow")
+
+
 def render(snap: Snapshot) -> Group:
     """The whole screen: status line, targets, alerts, budgets, notifications, URLs."""
     head = Text()
@@ -98,52 +121,52 @@ def render(snap: Snapshot) -> Group:
         head.append(f"  ·  all targets up {snap.startup_seconds:.1f}s after start")
     head.append("  ·  Ctrl-C stops everything", style="dim")
 
-    targets = Table(title=f"Targets up: {snap.targets_up}/{len(snap.targets)}",
-                    title_justify="left", expand=True)
-    targets.add_column("job")
-    targets.add_column("instance")
-    targets.add_column("health")
+    targets = Text(f"Targets up: {snap.targets_up}/{len(snap.targets)}  ", style="bold")
     for target in sorted(snap.targets, key=lambda t: t["job"]):
         style = "green" if target["health"] == "up" else "bold red"
-        targets.add_row(target["job"], target["instance"], Text(target["health"], style=style))
+        targets.append(f"{target['job']} ", style="")
+        targets.append(f"{target['health']}  ", style=style)
 
     counts = snap.alert_counts()
-    alerts = Table(title="Alerts", title_justify="left", expand=True)
+    alerts = Table(title="Alerts by severity", title_justify="left", box=box.SIMPLE_HEAD)
     alerts.add_column("state")
     for severity in SEVERITY_STYLES:
-        alerts.add_column(severity, justify="right")
-    alerts.add_column("firing now")
+        alerts.add_column(_severity(severity), justify="right")
     for state in ("firing", "pending"):
-        alerts.add_row(state, *(str(counts[state][s]) for s in SEVERITY_STYLES),
-                       ", ".join(snap.firing_names()) if state == "firing" else "")
+        alerts.add_row(state, *(str(counts[state][s]) for s in SEVERITY_STYLES))
+    firing = Text("Firing now: ", style="bold")
+    firing.append(", ".join(snap.firing_names()) or "nothing")
 
-    budgets = Table(title="SLO error budget remaining", title_justify="left", expand=True)
-    budgets.add_column("slo")
-    budgets.add_column("remaining", justify="right")
+    budgets = Text("SLO error budget remaining:  ", style="bold")
     for slo, ratio in sorted(snap.budgets.items()):
-        style = "green" if ratio > 0.5 else "yellow" if ratio > 0 else "bold red"
-        budgets.add_row(slo, Text(f"{ratio:.1%}", style=style))
+        budgets.append(f"{slo} ")
+        budgets.append_text(_budget(ratio))
+        budgets.append("   ")
 
-    notes = Table(title=f"Notifications received: {len(snap.notifications)} (last "
-                  f"{LAST_NOTIFICATIONS})", title_justify="left", expand=True)
+    rows = grouped(snap.notifications)
+    notes = Table(title=f"Notifications received: {len(snap.notifications)} "
+                  f"(latest {min(len(rows), LAST_NOTIFICATIONS)} shown)",
+                  title_justify="left", box=box.SIMPLE_HEAD)
     for column in ("time", "status", "alert", "severity", "receiver", "reached"):
         notes.add_column(column)
-    for note in snap.notifications[-LAST_NOTIFICATIONS:]:
-        notes.add_row(_clock(note.received_at), note.status, note.alertname,
-                      _severity(note.severity), note.receiver, note.recipient)
+    for last, alert, status, severity, receiver, reached in rows[-LAST_NOTIFICATIONS:]:
+        notes.add_row(_clock(last), status, alert, _severity(severity), receiver,
+                      ", ".join(reached))
 
     events = Text()
-    for stamp, text in snap.events[-5:]:
+    for stamp, text in snap.events[-4:]:
         events.append(f"{_clock(stamp)} {text}\n")
 
     urls = Table.grid(padding=(0, 2))
-    for name, url in snap.urls.items():
-        urls.add_row(name, url)
+    items = list(snap.urls.items())
+    for index in range(0, len(items), 2):  # two a row: the screen stays short
+        pair = items[index:index + 2]
+        urls.add_row(*(cell for item in pair for cell in item))
 
-    parts: list[Any] = [head]
+    parts: list[Any] = [head, targets]
     if snap.error:
         parts.append(Text(snap.error, style="bold red"))
-    parts += [targets, alerts, budgets, notes,
+    parts += [alerts, firing, budgets, notes,
               Panel(events or Text("(none yet)"), title="Workload", title_align="left"),
               Panel(urls, title="URLs", title_align="left")]
     return Group(*parts)
@@ -159,10 +182,8 @@ def final_report(snap: Snapshot) -> str:
     fired = sorted({(n.alertname, n.severity) for n in snap.notifications if n.status == "firing"})
     lines.append("fired (notified): " + (", ".join(f"{a} ({s})" for a, s in fired) or "none"))
     lines.append(f"notifications received: {len(snap.notifications)}")
-    by_receiver = Counter((n.receiver, n.recipient, n.alertname, n.status)
-                          for n in snap.notifications)
-    for (receiver, recipient, alertname, status), count in sorted(by_receiver.items()):
-        lines.append(f"  {alertname} {status} -> {receiver} reached {recipient} (x{count})")
+    for _, alert, status, severity, receiver, reached in grouped(snap.notifications):
+        lines.append(f"  {alert} ({severity}) {status} via {receiver} reached {', '.join(reached)}")
     for slo, ratio in sorted(snap.budgets.items()):
-        lines.append(f"error budget remaining: {slo} {ratio:.1%}")
+        lines.append(f"error budget remaining: {slo} {_budget(ratio).plain}")
     return "\n".join(lines)

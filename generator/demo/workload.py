@@ -213,6 +213,15 @@ class Workload:
         self._conn: psycopg.Connection[Any] | None = None
 
     def start(self) -> None:
+        """Answer the morning's satisfaction survey, then run in the background.
+
+        The seed's ratings average just under the spec's 4.0; the survey's happier
+        answers keep the shop's normal state quiet, so that what fires is the trouble.
+        """
+        with contextlib.suppress(psycopg.Error), self.stack.connect() as conn:
+            conn.cursor().executemany(
+                "INSERT INTO satisfaction_responses (rating) VALUES (%s)",
+                [(self._rng.choice((4, 5, 5)),) for _ in range(60)])
         self._thread = threading.Thread(target=self._run, name="vigil-demo-workload",
                                         daemon=True)
         self._thread.start()
