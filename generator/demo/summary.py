@@ -96,12 +96,20 @@ def grouped(notes: list[Notification]) -> list[tuple[float, str, str, str, str, 
     """
     groups: dict[tuple[str, str, str], tuple[float, str, set[str]]] = {}
     for note in notes:
-        key = (note.alertname, note.status, note.receiver)
+        key = (_title(note), note.status, note.receiver)
         last, severity, reached = groups.get(key, (0.0, note.severity, set()))
         groups[key] = (max(last, note.received_at), severity, reached | {note.recipient})
     rows = [(last, alert, status, severity, receiver, sorted(reached))
             for (alert, status, receiver), (last, severity, reached) in groups.items()]
     return sorted(rows)
+
+
+def _title(note: Notification) -> str:
+    """The alert's name; an escalation names what escalated and to which level."""
+    escalated = note.labels.get("escalated_alertname")
+    if escalated:
+        return f"{escalated} escalated to level {note.labels.get('escalation_level', '?')}"
+    return note.alertname
 
 
 def _budget(ratio: float) -> Text:
@@ -153,9 +161,7 @@ def render(snap: Snapshot) -> Group:
         notes.add_row(_clock(last), status, alert, _severity(severity), receiver,
                       ", ".join(reached))
 
-    events = Text()
-    for stamp, text in snap.events[-4:]:
-        events.append(f"{_clock(stamp)} {text}\n")
+    events = Text("\n".join(f"{_clock(stamp)} {text}" for stamp, text in snap.events[-4:]))
 
     urls = Table.grid(padding=(0, 2))
     items = list(snap.urls.items())
