@@ -113,15 +113,6 @@ def listening(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-@pytest.fixture
-def scratch() -> Iterator[Path]:
-    """A directory of our own: pytest prunes old tmp_path trees when another session
-    starts, which must not pull the data directory from under a running PostgreSQL."""
-    path = Path(tempfile.mkdtemp(prefix="vigil-demo-test-"))
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
 @pytest.fixture(scope="module")
 def unattended() -> Iterator[dict]:
     """The shared run: started, watched while active, and read again after it ended."""
@@ -208,10 +199,10 @@ def test_the_unattended_run_ends_by_itself_and_leaves_nothing(unattended):
     assert [p for p in unattended["ports"] if listening(p)] == []
 
 
-def test_ctrl_c_stops_every_process_and_frees_every_port(scratch, unattended):
-    # Runs after the unattended run ended (it depends on the module fixture), so the
-    # two stacks never share the machine.
-    run_dir = scratch / "run"
+def test_a_second_run_in_a_row_works_and_ctrl_c_stops_everything(unattended):
+    # Runs after the unattended run ended (it depends on the module fixture), on the
+    # same run directory: a second run in a row, then Ctrl-C.
+    run_dir = unattended["run_dir"]
     terminal = Terminal("interactive")
     try:
         terminal.start(demo_command(run_dir))
