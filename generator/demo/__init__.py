@@ -6,6 +6,8 @@
 - :mod:`generator.demo.receiver` the webhook receiver recording every notification;
 - :mod:`generator.demo.summary`  the live terminal summary;
 - :mod:`generator.demo.run`      the `vigil demo` command;
-- :mod:`generator.demo.pg`, :mod:`generator.demo.shop`, :mod:`generator.demo.certs`
-  the throwaway PostgreSQL, the shop's web side and its self-signed certificate.
+- :mod:`generator.demo.pg`, :mod:`generator.demo.shop`, :mod:`generator.demo.certs`,
+  :mod:`generator.demo.server`
+  the throwaway PostgreSQL, the shop's web side, its self-signed certificate and the
+  background HTTP server they share.
 """

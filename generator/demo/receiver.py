@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from generator.demo.server import BackgroundServer
+
 MAX_BODY_BYTES = 1 << 20
 MAX_NOTIFICATIONS = 10_000
 
@@ -41,7 +43,7 @@ class Notification:
     received_at: float  # time.time() when it arrived
 
 
-class WebhookReceiver:
+class WebhookReceiver(BackgroundServer):
     """A threaded HTTP server on ``host:port`` recording Alertmanager webhooks.
 
     ``port`` 0 picks a free one; :attr:`port` tells which once started. The socket is
@@ -51,11 +53,10 @@ class WebhookReceiver:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self._lock = threading.Lock()
         self._records: deque[Notification] = deque(maxlen=MAX_NOTIFICATIONS)
-        self._host, self._port = host, port
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        super().__init__(port)
+        self._host = host
 
-    def _bind(self) -> ThreadingHTTPServer:
+    def _make(self) -> ThreadingHTTPServer:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -78,35 +79,11 @@ class WebhookReceiver:
             def log_message(self, *args: object) -> None:  # quiet: the summary shows them
                 pass
 
-        server = ThreadingHTTPServer((self._host, self._port), Handler)
-        server.daemon_threads = True
-        return server
-
-    @property
-    def port(self) -> int:
-        return int(self._server.server_address[1]) if self._server else self._port
+        return ThreadingHTTPServer((self._host, self.port), Handler)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        if self._server is not None:
-            return
-        self._server = self._bind()
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        name="vigil-demo-receiver", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is None:
-            return
-        server.shutdown()
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
 
     def record(self, path: str, payload: Any) -> None:
         """Turn one webhook body into notifications (ignoring what is not one)."""

@@ -11,7 +11,7 @@ The payments API (:class:`PaymentsApi`) is the third-party dependency the http
 exporter probes over HTTPS, with a self-signed certificate. Stopping it is
 "a probe target going down"; starting it again brings it back on the same port.
 
-Both are ``http.server`` threads inside the demo process: they are a few lines
+Both are ``http.server`` threads inside the demo process (:mod:`generator.demo.server`): they are a few lines
 each, and a real web server would add nothing the exporters can see.
 """
 
@@ -24,46 +24,10 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-ROUTES = ("/", "/api/orders/", "/api/cart", "/checkout", "/static/app.js")
+from generator.demo.server import BackgroundServer
 
 
-class _Server:
-    """A ThreadingHTTPServer in a daemon thread, startable and stoppable."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    def _make(self) -> ThreadingHTTPServer:
-        raise NotImplementedError
-
-    @property
-    def running(self) -> bool:
-        return self._server is not None
-
-    def start(self) -> None:
-        if self._server is not None:
-            return
-        server = self._make()
-        server.daemon_threads = True
-        self.port = int(server.server_address[1])
-        self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, daemon=True,
-                                        name=f"vigil-demo-{type(self).__name__}")
-        self._thread.start()
-
-    def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is None:
-            return
-        server.shutdown()
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-
-class Storefront(_Server):
+class Storefront(BackgroundServer):
     """The shop's HTTP front on ``127.0.0.1:port``, logging to ``access_log``."""
 
     def __init__(self, port: int, access_log: Path) -> None:
@@ -107,7 +71,7 @@ class Storefront(_Server):
             handle.write(line)
 
 
-class PaymentsApi(_Server):
+class PaymentsApi(BackgroundServer):
     """The payments provider's health endpoint, over HTTPS with ``cert``/``key``."""
 
     def __init__(self, port: int, cert: Path, key: Path) -> None:
