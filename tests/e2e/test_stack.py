@@ -286,17 +286,22 @@ def test_every_scrape_target_is_up(e2e):
     assert [t for t in targets if t["health"] != "up"] == []
 
 
-def test_every_generated_rule_evaluates_without_error(e2e):
-    def evaluated():
-        groups = requests.get(f"{e2e.stack.prometheus_url}/api/v1/rules",
-                              timeout=5).json()["data"]["groups"]
+def _evaluated_rules(e2e: E2E, rules_api: str, engine: str) -> list[dict[str, Any]]:
+    """Every rule of a rule engine once each was evaluated; as many as were generated."""
+    def evaluated() -> list[dict[str, Any]] | None:
+        groups = requests.get(rules_api, timeout=5).json()["data"]["groups"]
         rules = [r for g in groups for r in g["rules"]]
         return rules if rules and all(r.get("lastEvaluation", "").startswith("20")
                                       for r in rules) else None
 
-    rules = wait_for(evaluated, 30, interval=0.5, message="not every rule was evaluated")
+    rules = wait_for(evaluated, 30, interval=0.5, message=f"{engine} evaluated not every rule")
     generated = yaml.safe_load((e2e.stack.generated / "alert_rules/vigil.rules.yml").read_text())
     assert len(rules) == sum(len(g["rules"]) for g in generated["groups"])
+    return rules
+
+
+def test_every_generated_rule_evaluates_without_error(e2e):
+    rules = _evaluated_rules(e2e, f"{e2e.stack.prometheus_url}/api/v1/rules", "Prometheus")
     assert [(r["name"], r.get("lastError")) for r in rules if r["health"] != "ok"] == []
 
 
@@ -465,15 +470,7 @@ def test_an_alert_left_firing_escalates_to_the_next_level(e2e, say):
 # -- the second rule engine -------------------------------------------------------------
 
 def test_vmalert_evaluates_the_same_rules_without_error(e2e):
-    def evaluated() -> list[dict[str, Any]] | None:
-        groups = requests.get(f"{e2e.vmalert.url}/api/v1/rules", timeout=5).json()["data"]["groups"]
-        rules = [r for g in groups for r in g["rules"]]
-        return rules if rules and all(r.get("lastEvaluation", "").startswith("20")
-                                      for r in rules) else None
-
-    rules = wait_for(evaluated, 30, interval=0.5, message="vmalert evaluated not every rule")
-    generated = yaml.safe_load((e2e.stack.generated / "alert_rules/vigil.rules.yml").read_text())
-    assert len(rules) == sum(len(g["rules"]) for g in generated["groups"])
+    rules = _evaluated_rules(e2e, f"{e2e.vmalert.url}/api/v1/rules", "vmalert")
     assert [(r["name"], r["lastError"]) for r in rules if r.get("lastError")] == []
 
 
