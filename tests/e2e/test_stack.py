@@ -61,6 +61,7 @@ GROUP_INTERVAL = 10.0
 # What a notification may take beyond the pipeline's intervals: the exporters' query
 # time, the webhook round-trip and a busy 2-core CI machine.
 MARGIN = 15.0
+ERROR_SHARE = 0.5  # of storefront requests failing during the error spike
 RETENTION = "60d"  # Prometheus's default 15d would drop the backfilled weeks
 VMALERT_LABEL = ("rule_engine", "vmalert")
 
@@ -99,6 +100,7 @@ class E2E:
     victoria_metrics: Server
     vmalert: Server
     history_until: float
+    started_at: float  # when the stack started (time.time())
     faults: dict[str, float] = field(default_factory=dict)
 
     def inject(self, name: str, action: Callable[[], Any]) -> float:
@@ -196,6 +198,7 @@ def e2e() -> Iterator[E2E]:
     traffic = workload.Workload(stack, schedule=())
     started: list[Any] = []
     try:
+        started_at = time.time()
         stack.start()
         traffic.start()
         maintenance.start()
@@ -206,7 +209,7 @@ def e2e() -> Iterator[E2E]:
                                      stack.alertmanager_url, root, f"{EVALUATION:g}s",
                                      "=".join(VMALERT_LABEL)))
         until = _backfill(stack)
-        yield E2E(stack, maintenance, started[0], started[1], started[2], until)
+        yield E2E(stack, maintenance, started[0], started[1], started[2], until, started_at)
     finally:
         for server in reversed(started):
             server.stop()
@@ -256,9 +259,9 @@ def _sql_interval(stack: Stack, metric: str) -> float:
 
 def _check_delivery(e2e: E2E, say: Callable[[str], None], started: float, alertname: str, *,
                     receiver: str, recipients: set[str], severity: str, team: str, priority: str,
-                    for_: float, collection: float = COLLECTION,
+                    for_: float, collection: float = COLLECTION, fill: float = 0.0,
                     **labels: str) -> list[Notification]:
-    bound = _bound(for_, collection)
+    bound = _bound(for_, collection) + fill
     notes = _delivered(e2e, bound + 30, alertname=alertname, status="firing", severity=severity,
                        **labels)
     # Each recipient is its own webhook call: give the others a moment to land.
@@ -270,7 +273,8 @@ def _check_delivery(e2e: E2E, say: Callable[[str], None], started: float, alertn
     elapsed = min(n.received_at for n in notes) - started
     say(f"{alertname}: fault to notification {elapsed:.1f}s (bound {bound:.0f}s = collection "
         f"{collection:g} + scrape {SCRAPE:g} + evaluation {EVALUATION:g} + for {for_:g} + "
-        f"group_wait {GROUP_WAIT:g} + margin {MARGIN:g})")
+        f"group_wait {GROUP_WAIT:g} + margin {MARGIN:g}"
+        + (f" + window fill {fill:.1f})" if fill else ")"))
     assert elapsed <= bound
     assert {n.receiver for n in notes} == {receiver}
     assert {n.recipient for n in notes} == recipients
@@ -371,10 +375,20 @@ def test_probe_target_down_pages_on_call_and_resolves(e2e, say):
 
 
 def test_error_spike_burns_the_budget_and_pages(e2e, say):
-    started = e2e.inject("error spike", lambda: workload.error_spike(e2e.stack.storefront, 0.5))
-    _check_delivery(e2e, say, started, "AvailabilityBudgetBurn", receiver="severity-critical",
-                    recipients={"on_call_engineer", "team_lead", "cto"}, severity="critical",
-                    team="operations", priority="P0", for_=0, slo="availability")
+    started = e2e.inject("error spike",
+                         lambda: workload.error_spike(e2e.stack.storefront, ERROR_SHARE))
+    # The burn windows also hold the clean traffic before the spike: the error ratio
+    # crosses the page threshold only after `fill` seconds of errors.
+    slo = e2e.stack.spec.slos["availability"]
+    page = max(w.factor for w in slo.windows) * (1 - slo.objective)
+    clean = min(started - e2e.started_at, min(w.long for w in slo.windows))
+    fill = page * clean / (ERROR_SHARE - page)
+    notes = _check_delivery(e2e, say, started, "AvailabilityBudgetBurn",
+                            receiver="severity-critical",
+                            recipients={"on_call_engineer", "team_lead", "cto"},
+                            severity="critical", team="operations", priority="P0", for_=0,
+                            fill=fill, slo="availability")
+    assert {n.labels["long_window"] for n in notes} <= {"1h", "6h"}
 
 
 def _firing_in_prometheus(e2e: E2E, **labels: str) -> list[dict[str, Any]]:
@@ -392,7 +406,7 @@ def _inhibited(e2e: E2E, **labels: str) -> list[dict[str, Any]]:
 def test_the_milder_burn_alert_is_inhibited_while_the_page_fires(e2e):
     """A steep spike crosses the slow-burn (warning) windows first, so the warning may be
     delivered before the page; once the page fires, Alertmanager holds the warning back."""
-    e2e.inject("error spike", lambda: workload.error_spike(e2e.stack.storefront, 0.5))
+    e2e.inject("error spike", lambda: workload.error_spike(e2e.stack.storefront, ERROR_SHARE))
     _delivered(e2e, _bound(0) + 30, alertname="AvailabilityBudgetBurn", severity="critical",
                status="firing")
     wait_for(lambda: _firing_in_prometheus(e2e, alertname="AvailabilityBudgetBurn",
@@ -503,10 +517,15 @@ def _queries(e2e: E2E) -> list[tuple[str, str, str]]:
 
 
 def test_the_backfilled_history_gives_baselines(e2e):
-    baselines = wait_for(lambda: e2e.stack.query("vigil:daily_revenue:baseline")
-                         and e2e.stack.query("vigil:conversion_rate:baseline"), 120,
-                         interval=1, message="no baseline 90 s after the backfill")
-    assert baselines
+    wait_for(lambda: e2e.stack.query("vigil:daily_revenue:baseline")
+             and e2e.stack.query("vigil:conversion_rate:baseline"), 120, interval=1,
+             message="no baseline 120 s after the backfill")
+    # All four weeks are kept (the oldest is beyond Prometheus's default retention).
+    for weeks in range(1, 5):
+        answer = requests.get(f"{e2e.stack.prometheus_url}/api/v1/query", timeout=10, params={
+            "query": f"vigil:daily_revenue offset {weeks}w",
+            "time": e2e.history_until + weeks * history.WEEK}).json()
+        assert answer["data"]["result"], f"no history {weeks} weeks back"
 
 
 def test_every_dashboard_panel_has_data(e2e):
