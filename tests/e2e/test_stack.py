@@ -174,9 +174,13 @@ def _backfill(stack: Stack) -> float:
     for rules_file in sorted((stack.generated / "alert_rules").glob("*.rules.yml")):
         series += history.offset_series_of_file(rules_file)
     assert series, "the generated rules read no series at an offset"
-    levels = wait_for(lambda: (lambda lv: lv if len(lv) == len(series) else None)(
-        history.current_levels(stack.prometheus_url, series)), 30, interval=0.5,
-        message=f"no value yet for {[s.selector() for s in series]}")
+
+    def every_level() -> dict[history.Series, float] | None:
+        levels = history.current_levels(stack.prometheus_url, series)
+        return levels if len(levels) == len(series) else None
+
+    levels = wait_for(every_level, 30, interval=0.5,
+                      message=f"no value yet for {[s.selector() for s in series]}")
     end = time.time() - 60
     work = stack.run_dir / "history"
     for rules_file in sorted((stack.generated / "alert_rules").glob("*.rules.yml")):
