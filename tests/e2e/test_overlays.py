@@ -63,3 +63,5 @@ def test_the_timings_overlay_loads_and_declares_the_database_signal(tmp_path):
     down = spec.signals["database_down"]
     assert [(t.severity, t.value) for t in down.thresholds] == [("critical", 0.0)]
     assert [s.after for s in spec.severities["critical"].escalation] == [overlays.ESCALATION_AFTER]
+
+
