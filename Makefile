@@ -1,10 +1,17 @@
-# The two commands the README promises: `make run` and `make test`.
+# The two commands the README promises: `make demo` and `make test`.
 # Both do their own set-up, so they work on a fresh machine.
+# `make demo DURATION=10m` runs unattended and ends by itself; PORT_BASE=N moves its ports.
 VENV   ?= .venv
 PYTHON ?= python3
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint setup system-deps bench check schema
+DURATION  ?=
+PORT_BASE ?=
+
+.PHONY: demo run test lint setup system-deps bench check schema
+
+demo: setup system-deps
+	$(BIN)/vigil demo $(if $(DURATION),--duration $(DURATION)) $(if $(PORT_BASE),--port-base $(PORT_BASE))
 
 run: setup
 	$(BIN)/vigil generate

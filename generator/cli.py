@@ -1,4 +1,4 @@
-"""The `vigil` command: generate, check, schema, and the exporters.
+"""The `vigil` command: generate, check, schema, the exporters, and the demo.
 
 Sub-commands import their modules lazily so that `vigil exporter host` does
 not pay for grafanalib, and `vigil generate` does not pay for psycopg.
@@ -32,6 +32,11 @@ def _build_parser() -> argparse.ArgumentParser:
     schema = commands.add_parser("schema", help="write the spec's JSON Schema")
     schema.add_argument("--out", type=Path, default=Path("slo/spec.schema.json"))
 
+    from generator.demo.run import add_arguments as demo_arguments
+
+    demo = commands.add_parser("demo", help="run the whole bundle on a simulated shop, live")
+    demo_arguments(demo)
+
     commands.add_parser(
         "exporter", help="run an exporter: vigil exporter {host,http,postgres,sql} --config FILE",
         add_help=False,
@@ -59,6 +64,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from generator.commands import write_schema
 
         return write_schema(args.out)
+    if args.command == "demo":
+        from generator.demo.run import main as demo_main
+
+        return demo_main(args)
     raise AssertionError(args.command)
 
 

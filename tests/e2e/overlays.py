@@ -1,0 +1,75 @@
+"""Spec overlays of the end-to-end tests: scaled timings, a database alert, a window now.
+
+Everything the end-to-end stack runs is generated from a spec that `extends` the
+demo spec; these are the few keys the tests change, written in spec syntax so the
+real generator turns them into rules and routing (nothing generated is edited).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+ESCALATION_AFTER = 40.0  # seconds before a critical alert reaches level 2
+FOR = 4.0  # `for` of the signals the faults raise
+
+
+def timings_overlay(alertmanagers: list[str]) -> dict[str, Any]:
+    """Timings short enough for a test of minutes, and a database-down signal.
+
+    Only signals whose value does not follow the clock get a `for` of seconds: the
+    generated promtool tests of age signals (backup age) expect whole minutes, so
+    `wal_backup_age` keeps the demo spec's 1m (the stack ages the backups early).
+    `database_down` is declared here because neither the default nor the demo spec
+    has a signal for a stopped database (the exporters report it as `vigil_pg_up 0`).
+    """
+    for_ = f"{FOR:g}s"
+    return {
+        "alertmanager": alertmanagers,
+        "duplicate_suppression": "10s",
+        "severities": {"critical": {"escalation": [
+            {"after": f"{ESCALATION_AFTER:g}s", "notify": ["technical_support"]}]}},
+        "signals": {
+            "error_rate": {"for": for_},
+            "endpoint_down": {"for": for_},
+            "daily_revenue": {"for": for_},
+            "database_down": {
+                "title": "Database down",
+                "description": "The postgres exporter cannot reach the database server.",
+                "runbook": "Check that PostgreSQL runs and accepts connections.",
+                "expr": "1 - min by (instance) (vigil_pg_up{$sel})",
+                "unit": "ratio",
+                "exporter": "postgres",
+                "dashboard": "database",
+                "critical": "> 0%",
+                "for": for_,
+            },
+        },
+    }
+
+
+def _clock(moment: datetime) -> str:
+    return moment.strftime("%H:%M")
+
+
+def maintenance_covering(now: datetime, severities: list[str],
+                         before: timedelta = timedelta(minutes=10),
+                         after: timedelta = timedelta(minutes=30)) -> dict[str, Any]:
+    """A spec `maintenance` section (UTC) whose windows cover `now - before .. now + after`.
+
+    Alertmanager's time ranges do not cross midnight, so a span that does becomes two
+    daily windows: to 24:00, and from 00:00 on.
+    """
+    now = now.replace(second=0, microsecond=0)
+    midnight = now.replace(hour=0, minute=0)
+    start, end = max(now - before, midnight), now + after + timedelta(minutes=1)
+    windows: dict[str, Any] = {}
+    next_midnight = midnight + timedelta(days=1)
+    if end > next_midnight:
+        windows["now_after_midnight"] = {"days": "every day", "start": "00:00",
+                                         "end": _clock(end), "severities": severities}
+        end = next_midnight
+    windows["now"] = {"days": "every day", "start": _clock(start),
+                      "end": "24:00" if end == next_midnight else _clock(end),
+                      "severities": severities}
+    return {"timezone": "UTC", "windows": windows}
