@@ -75,12 +75,15 @@ def _base_labels(spec: Spec, signal: Signal) -> dict[str, str]:
     return labels
 
 
-def _alert_labels(spec: Spec, signal: Signal, threshold: Threshold) -> dict[str, str]:
-    labels = {**spec.selectors, **signals.alert_labels(spec, signal, threshold)}
+def _by_labels(signal: Signal) -> dict[str, str]:
+    """The value of each of the signal's `by` labels in the test series and alerts."""
     extra = FIXTURES[signal.name][1] if signal.name in FIXTURES else {}
-    for label in signal.definition.by:
-        labels[label] = INSTANCE if label == "instance" else extra.get(label, f"test-{label}")
-    return labels
+    return {label: INSTANCE if label == "instance" else extra.get(label, f"test-{label}")
+            for label in signal.definition.by}
+
+
+def _alert_labels(spec: Spec, signal: Signal, threshold: Threshold) -> dict[str, str]:
+    return {**spec.selectors, **signals.alert_labels(spec, signal, threshold), **_by_labels(signal)}
 
 
 def _expected(spec: Spec, signal: Signal, value: float) -> list[dict[str, Any]]:
@@ -109,8 +112,8 @@ def _inputs(spec: Spec, signal: Signal, value: float, samples: int, eval_seconds
     else:
         name = signals.recorded_name(signal) if window is None else (
             f"vigil:{signal.name}:increase{units.format_duration(window)}")
-        labels = {k: v for k, v in base.items() if k in spec.selectors or k in signal.definition.by}
-        series = [(name, {}, f"{value!r}x{samples}")]
+        labels = {k: v for k, v in base.items() if k in spec.selectors}
+        series = [(name, _by_labels(signal), f"{value!r}x{samples}")]
         base = labels
     return [{"series": _series_text(name, {**base, **extra}), "values": values}
             for name, extra, values in series]

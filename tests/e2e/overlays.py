@@ -41,7 +41,7 @@ def timings_overlay(alertmanagers: list[str]) -> dict[str, Any]:
                 "unit": "ratio",
                 "exporter": "postgres",
                 "dashboard": "database",
-                "critical": "> 0%",
+                "critical": "> 50%",  # 0 or 1 per instance
                 "for": for_,
             },
         },

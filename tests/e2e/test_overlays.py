@@ -61,7 +61,7 @@ def test_the_timings_overlay_loads_and_declares_the_database_signal(tmp_path):
     assert spec.alertmanagers == ("127.0.0.1:1", "127.0.0.1:2")
     assert spec.duplicate_suppression == 10.0
     down = spec.signals["database_down"]
-    assert [(t.severity, t.value) for t in down.thresholds] == [("critical", 0.0)]
+    assert [(t.severity, t.value) for t in down.thresholds] == [("critical", 0.5)]
     assert [s.after for s in spec.severities["critical"].escalation] == [overlays.ESCALATION_AFTER]
 
 
