@@ -36,6 +36,11 @@ def _build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="run the whole bundle on a simulated shop, live")
     demo_arguments(demo)
+    from generator.demo.workload_service import add_arguments as workload_arguments
+
+    demo_parts = demo.add_subparsers(dest="demo_part")
+    workload_arguments(demo_parts.add_parser(
+        "workload", help="only the shop's workload and its troubles (Compose's demo profile)"))
 
     commands.add_parser(
         "exporter", help="run an exporter: vigil exporter {host,http,postgres,sql} --config FILE",
@@ -64,6 +69,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from generator.commands import write_schema
 
         return write_schema(args.out)
+    if args.command == "demo" and args.demo_part == "workload":
+        from generator.demo.workload_service import main as workload_main
+
+        return workload_main(args)
     if args.command == "demo":
         from generator.demo.run import main as demo_main
 

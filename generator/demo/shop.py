@@ -28,10 +28,11 @@ from generator.demo.server import BackgroundServer
 
 
 class Storefront(BackgroundServer):
-    """The shop's HTTP front on ``127.0.0.1:port``, logging to ``access_log``."""
+    """The shop's HTTP front on ``host:port`` (loopback unless told), logging to ``access_log``."""
 
-    def __init__(self, port: int, access_log: Path) -> None:
+    def __init__(self, port: int, access_log: Path, host: str = "127.0.0.1") -> None:
         super().__init__(port)
+        self.host = host
         self.access_log = access_log
         self.error_share = 0.0  # share of requests answered 503 (the error spike)
         self._log_lock = threading.Lock()
@@ -60,7 +61,7 @@ class Storefront(BackgroundServer):
             def log_message(self, *args: object) -> None:
                 pass
 
-        return ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        return ThreadingHTTPServer((self.host, self.port), Handler)
 
     def _log(self, request: BaseHTTPRequestHandler, status: int, size: int, seconds: float) -> None:
         stamp = time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime())
@@ -74,9 +75,9 @@ class Storefront(BackgroundServer):
 class PaymentsApi(BackgroundServer):
     """The payments provider's health endpoint, over HTTPS with ``cert``/``key``."""
 
-    def __init__(self, port: int, cert: Path, key: Path) -> None:
+    def __init__(self, port: int, cert: Path, key: Path, host: str = "127.0.0.1") -> None:
         super().__init__(port)
-        self.cert, self.key = cert, key
+        self.cert, self.key, self.host = cert, key, host
 
     def _make(self) -> ThreadingHTTPServer:
         class Handler(BaseHTTPRequestHandler):
@@ -91,7 +92,7 @@ class PaymentsApi(BackgroundServer):
             def log_message(self, *args: object) -> None:
                 pass
 
-        server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        server = ThreadingHTTPServer((self.host, self.port), Handler)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(self.cert, self.key)
         server.socket = context.wrap_socket(server.socket, server_side=True)
