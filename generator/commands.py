@@ -88,8 +88,12 @@ def write_schema(out: Path) -> int:
     return 0
 
 
-def check(spec_path: Path, out: Path) -> int:
-    """Spec valid, committed outputs current, and promtool/amtool happy where installed."""
+def check(spec_path: Path, out: Path, tool_checks: bool = True) -> int:
+    """Spec valid, committed outputs current, and promtool/amtool happy where installed.
+
+    ``tool_checks=False`` checks drift alone (what the tools say of the same files does
+    not depend on where they were written).
+    """
     spec = _load(spec_path)
     if spec is None:
         return 1
@@ -100,7 +104,7 @@ def check(spec_path: Path, out: Path) -> int:
         problems.append("slo/spec.schema.json: differs from `vigil schema`")
     for line in problems:
         print(f"drift: {line}", file=sys.stderr)
-    tool_failures = run_tools(files)
+    tool_failures = run_tools(files) if tool_checks else []
     if problems:
         print("run `vigil generate` (and `vigil schema`) and commit the result", file=sys.stderr)
     ok = not problems and not tool_failures
