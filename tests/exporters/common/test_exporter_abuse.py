@@ -11,7 +11,6 @@ import base64
 import errno
 import os
 import resource
-import signal
 import socket
 import subprocess
 import sys
@@ -25,6 +24,8 @@ from pathlib import Path
 import bcrypt
 import pytest
 import requests
+
+from tests import processes
 
 VIGIL = Path(sys.executable).with_name("vigil")
 NOFILE = 256
@@ -105,12 +106,7 @@ def exporters() -> Iterator[list[Exporter]]:
     started: list[Exporter] = []
     yield started
     for exporter in started:
-        if exporter.proc.poll() is None:
-            exporter.proc.send_signal(signal.SIGTERM)
-            try:
-                exporter.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                exporter.proc.kill()
+        processes.stop(exporter.proc)
 
 
 @dataclass

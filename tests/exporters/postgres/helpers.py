@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -23,6 +22,7 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporters.common.exporter import Exporter
+from tests import processes
 from tests.pg import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -104,14 +104,7 @@ class ExporterProcess:
 
     def stop(self) -> int:
         """SIGTERM and wait; returns the exit code."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode
+        return processes.stop(self.proc)
 
     def __enter__(self) -> ExporterProcess:
         self.wait_healthy()
