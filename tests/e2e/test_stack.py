@@ -1,38 +1,19 @@
 """From fault to notification on the demo stack: every part real, nothing mocked.
 
-One stack for the module (:class:`generator.demo.stack.Stack`): PostgreSQL with the
-shop, the four exporters, Prometheus and Alertmanager on configuration generated from
-the demo spec plus :func:`tests.e2e.overlays.timings_overlay`, the webhook receiver,
-and the shop's steady traffic. Around it this module adds what only the tests need:
-
-- four weeks of history for the baseline series, backfilled with promtool
-  (:mod:`generator.demo.history`), so the `below average` panels and alerts have data;
-- a second Alertmanager on the configuration generated from the same spec plus a
-  maintenance window that covers now (warning only), with its own webhook receiver;
-- VictoriaMetrics receiving Prometheus's `remote_write`, and vmalert evaluating the
-  same generated rules against it and alerting the stack's Alertmanager.
-
-Each fault is injected once and each test waits for its notification, printing the
-time from fault to notification and asserting it is within
-``collection + scrape + evaluation + for + group_wait + MARGIN``.
+The stack is the session's (tests/e2e/conftest.py); the helpers that wait for and
+check notifications are in tests/e2e/harness.py. Each fault is injected once and each
+test waits for its notification, printing the time from fault to notification and
+asserting it is within ``collection + scrape + evaluation + for + group_wait + MARGIN``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import re
-import shutil
-import tempfile
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
-from unittest import mock
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -40,31 +21,32 @@ import yaml
 
 from generator.dashboards.queries import annotation_queries, executable, panel_queries
 from generator.demo import history, workload
-from generator.demo.receiver import Notification, WebhookReceiver
-from generator.demo.stack import Ports, Stack, alertmanager_binary, missing_tools
+from generator.demo.stack import missing_tools
 from tests.e2e import overlays
+from tests.e2e.harness import (
+    COLLECTION,
+    E2E,
+    ERROR_SHARE,
+    EVALUATION,
+    GROUP_INTERVAL,
+    GROUP_WAIT,
+    MARGIN,
+    PAGED,
+    SCRAPE,
+    VMALERT_LABEL,
+    age_the_wal_backups,
+    check_delivery,
+    delivered,
+    delivery_bound,
+    prometheus_only,
+    sql_interval,
+    to_everyone,
+)
 from tests.e2e.processes import (
     VICTORIA_METRICS,
     VMALERT,
-    Server,
-    free_port,
-    start_victoria_metrics,
-    start_vmalert,
     wait_for,
 )
-
-SCRAPE = 2.0  # scrape and evaluation interval, seconds
-EVALUATION = 2.0
-COLLECTION = 2.0  # the exporters' collection interval in the stack (its "fast" interval)
-GROUP_WAIT = 1.0  # what the generator derives from duplicate_suppression 10s
-GROUP_INTERVAL = 10.0
-# What a notification may take beyond the pipeline's intervals: the exporters' query
-# time, the webhook round-trip and a busy 2-core CI machine.
-MARGIN = 15.0
-ERROR_SHARE = 0.5  # of storefront requests failing during the error spike
-PAGED = {"on_call_engineer", "team_lead", "cto"}  # the critical severity's recipients
-RETENTION = "60d"  # Prometheus's default 15d would drop the backfilled weeks
-VMALERT_LABEL = ("rule_engine", "vmalert")
 
 pytestmark = [
     pytest.mark.slow,
@@ -78,225 +60,6 @@ pytestmark = [
 NO_DATA: dict[tuple[str, str], str] = {
     ("database", "Replica lag by standby"): "the demo database has no standby",
 }
-
-
-class _Stack(Stack):
-    """The demo stack with Prometheus keeping weeks of backfilled history.
-
-    Stack starts Prometheus with the default retention (15 days), which would delete
-    the older backfilled blocks at the next block reload.
-    """
-
-    def _spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> None:
-        if name == "prometheus":
-            argv = [*argv, f"--storage.tsdb.retention.time={RETENTION}"]
-        super()._spawn(name, argv, env)
-
-
-@dataclass
-class E2E:
-    stack: Stack
-    maintenance: WebhookReceiver
-    maintenance_alertmanager: Server
-    victoria_metrics: Server
-    vmalert: Server
-    history_until: float
-    started_at: float  # when the stack started (time.time())
-    faults: dict[str, float] = field(default_factory=dict)
-
-    def inject(self, name: str, action: Callable[[], Any]) -> float:
-        """Run a fault once per module; return when it started (time.time())."""
-        if name not in self.faults:
-            self.faults[name] = time.time()
-            action()
-        return self.faults[name]
-
-
-def _prometheus_only(notes: list[Notification]) -> list[Notification]:
-    return [n for n in notes if VMALERT_LABEL[0] not in n.labels]
-
-
-def _generate(spec: Path, out: Path) -> None:
-    from generator.commands import render
-    from generator.loader import load_spec
-    from generator.output import write_atomically
-
-    write_atomically(out, render(load_spec(spec)))
-
-
-def _start_maintenance_alertmanager(stack: Stack, work: Path, port: int,
-                                    receiver: WebhookReceiver) -> Server:
-    """An Alertmanager generated from the stack's spec plus a window covering now."""
-    receivers = {}
-    for name, body in stack.spec.receivers.items():
-        hook = body.integrations.get("webhook")
-        if hook:
-            parts = urlsplit(hook["url"])
-            receivers[name] = {"webhook": {"url": urlunsplit(
-                parts._replace(netloc=f"127.0.0.1:{receiver.port}"))}}
-    spec = work / "maintenance.yaml"
-    spec.write_text(yaml.safe_dump({
-        "extends": str(stack.spec.source),
-        "maintenance": overlays.maintenance_covering(datetime.now(UTC), ["warning"]),
-        "receivers": receivers,
-    }))
-    _generate(spec, work / "maintenance")
-    binary = alertmanager_binary()
-    assert binary is not None
-    return Server("alertmanager (maintenance)", [
-        binary, f"--config.file={work}/maintenance/deploy/alertmanager/alertmanager.yml",
-        f"--storage.path={work}/maintenance-am", f"--web.listen-address=127.0.0.1:{port}",
-        "--cluster.listen-address=",
-    ], port, work / "maintenance-alertmanager.log", ready_path="/-/ready")
-
-
-def _remote_write_to(stack: Stack, url: str) -> None:
-    """Add `remote_write` to the stack's Prometheus configuration and reload it.
-
-    The generator has no remote_write knob, so the stack's adapted copy of the
-    generated prometheus.yml gets one. Recorded series and alert state are not sent:
-    vmalert must compute them itself from the raw exporter data.
-    """
-    path = stack.generated / "deploy/prometheus/prometheus.demo.yml"
-    config = yaml.safe_load(path.read_text())
-    config["remote_write"] = [{
-        "url": f"{url}/api/v1/write",
-        "queue_config": {"batch_send_deadline": "1s"},
-        "write_relabel_configs": [{"source_labels": ["__name__"],
-                                   "regex": ".*:.*|ALERTS|ALERTS_FOR_STATE", "action": "drop"}],
-    }]
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
-    requests.post(f"{stack.prometheus_url}/-/reload", timeout=10).raise_for_status()
-
-
-def _backfill(stack: Stack) -> float:
-    """Four weeks of history for every series a baseline rule reads; returns its end."""
-    series = []
-    for rules_file in sorted((stack.generated / "alert_rules").glob("*.rules.yml")):
-        series += history.offset_series_of_file(rules_file)
-    assert series, "the generated rules read no series at an offset"
-
-    def every_level() -> dict[history.Series, float] | None:
-        levels = history.current_levels(stack.prometheus_url, series)
-        return levels if len(levels) == len(series) else None
-
-    levels = wait_for(every_level, 30, interval=0.5,
-                      message=f"no value yet for {[s.selector() for s in series]}")
-    end = time.time() - 60
-    work = stack.run_dir / "history"
-    for rules_file in sorted((stack.generated / "alert_rules").glob("*.rules.yml")):
-        mine = {s: v for s, v in levels.items() if s in history.offset_series_of_file(rules_file)}
-        if mine:
-            history.backfill(rules_file, mine, stack.run_dir / "data/prometheus", end, work)
-    return end
-
-
-@pytest.fixture(scope="module")
-def e2e() -> Iterator[E2E]:
-    root = Path(tempfile.mkdtemp(prefix="vigil-e2e-"))
-    ports = Ports.free()
-    maintenance_port = free_port()
-    overlay = overlays.timings_overlay([f"127.0.0.1:{ports.alertmanager}",
-                                        f"127.0.0.1:{maintenance_port}"])
-    stack = _Stack(root / "run", ports, overlay, SCRAPE, EVALUATION)
-    maintenance = WebhookReceiver()
-    traffic = workload.Workload(stack, schedule=())
-    started: list[Any] = []
-    try:
-        started_at = time.time()
-        stack.start()
-        traffic.start()
-        maintenance.start()
-        started.append(_start_maintenance_alertmanager(stack, root, maintenance_port, maintenance))
-        started.append(start_victoria_metrics(root))
-        _remote_write_to(stack, started[1].url)
-        started.append(start_vmalert(stack.generated / "alert_rules/*.rules.yml", started[1].url,
-                                     stack.alertmanager_url, root, f"{EVALUATION:g}s",
-                                     "=".join(VMALERT_LABEL)))
-        until = _backfill(stack)
-        e2e = E2E(stack, maintenance, started[0], started[1], started[2], until, started_at)
-        # Its alert waits a whole minute (`for`): let that minute pass during other tests.
-        e2e.inject("old wal backup", _age_the_wal_backups(e2e))
-        yield e2e
-    finally:
-        for server in reversed(started):
-            server.stop()
-        traffic.stop()
-        maintenance.stop()
-        stack.stop()
-        shutil.rmtree(root, ignore_errors=True)
-
-
-@pytest.fixture
-def say(capsys: pytest.CaptureFixture[str]) -> Callable[[str], None]:
-    """Print a measured figure even when pytest captures output."""
-    def emit(text: str) -> None:
-        with capsys.disabled():
-            print(f"\n  e2e: {text}", end="")
-    return emit
-
-
-# -- waiting for notifications ------------------------------------------------------
-
-def _delivered(e2e: E2E, timeout: float, **labels: str) -> list[Notification]:
-    try:
-        return wait_for(lambda: _prometheus_only(e2e.stack.receiver.matching(**labels)), timeout,
-                        interval=0.2)
-    except AssertionError:
-        got = sorted({(n.alertname, n.severity, n.status) for n in e2e.stack.receiver.notifications})
-        raise AssertionError(f"no notification {labels} within {timeout:.0f}s; got {got}") from None
-
-
-def _to_everyone(e2e: E2E, recipients: set[str], **labels: str) -> list[Notification]:
-    """The matching notifications once each recipient has one (or after 10 s).
-
-    Each recipient is its own webhook call: the first may land before the others.
-    """
-    def matching() -> list[Notification]:
-        return _prometheus_only(e2e.stack.receiver.matching(**labels))
-
-    with contextlib.suppress(AssertionError):
-        wait_for(lambda: {n.recipient for n in matching()} >= recipients, 10, interval=0.2)
-    return matching()
-
-
-def _bound(for_: float, collection: float = COLLECTION) -> float:
-    return collection + SCRAPE + EVALUATION + for_ + GROUP_WAIT + MARGIN
-
-
-def _sql_interval(stack: Stack, metric: str) -> float:
-    """How often the stack's sql exporter runs the query behind `metric`.
-
-    The business queries keep their own intervals (30 s, 60 s) from the queries file,
-    so a business fault can wait that long before any scrape sees it.
-    """
-    from exporters.common.config import load_config
-    from exporters.sql.config import parse_settings
-
-    with mock.patch.dict(os.environ, {"VIGIL_SQL_PASSWORD": "only-parsed-here"}):
-        settings = parse_settings(load_config(stack.run_dir / "exporters/sql.yml"))
-    return next(q.interval for q in settings.queries if q.metric == metric)
-
-
-def _check_delivery(e2e: E2E, say: Callable[[str], None], started: float, alertname: str, *,
-                    receiver: str, recipients: set[str], severity: str, team: str, priority: str,
-                    for_: float, collection: float = COLLECTION, fill: float = 0.0,
-                    **labels: str) -> list[Notification]:
-    bound = _bound(for_, collection) + fill
-    notes = _delivered(e2e, bound + 30, alertname=alertname, status="firing", severity=severity,
-                       **labels)
-    notes = _to_everyone(e2e, recipients, alertname=alertname, status="firing",
-                         severity=severity, **labels)
-    elapsed = min(n.received_at for n in notes) - started
-    say(f"{alertname}: fault to notification {elapsed:.1f}s (bound {bound:.0f}s = collection "
-        f"{collection:g} + scrape {SCRAPE:g} + evaluation {EVALUATION:g} + for {for_:g} + "
-        f"group_wait {GROUP_WAIT:g} + margin {MARGIN:g}"
-        + (f" + window fill {fill:.1f})" if fill else ")"))
-    assert elapsed <= bound
-    assert {n.receiver for n in notes} == {receiver}
-    assert {n.recipient for n in notes} == recipients
-    assert {(n.severity, n.team, n.priority) for n in notes} == {(severity, team, priority)}
-    return notes
 
 
 # -- the stack ------------------------------------------------------------------------
@@ -337,10 +100,10 @@ def _with_conn(e2e: E2E, fault: Callable[[Any], None]) -> Callable[[], None]:
 
 def test_failed_login_burst_reaches_security_and_it_admin(e2e, say):
     started = e2e.inject("failed logins", _with_conn(e2e, workload.failed_login_burst))
-    _check_delivery(e2e, say, started, "FailedLogins", receiver="signal-failed_logins-warning",
+    check_delivery(e2e, say, started, "FailedLogins", receiver="signal-failed_logins-warning",
                     recipients={"security_team", "it_admin"}, severity="warning",
                     team="security", priority="P2", for_=0,
-                    collection=_sql_interval(e2e.stack, "vigil_business_failed_logins_total"))
+                    collection=sql_interval(e2e.stack, "vigil_business_failed_logins_total"))
     alert = next(a for a in requests.get(f"{e2e.stack.alertmanager_url}/api/v2/alerts",
                                          timeout=5).json()
                  if a["labels"].get("alertname") == "FailedLogins"
@@ -363,11 +126,11 @@ def test_failed_login_burst_reaches_security_and_it_admin(e2e, say):
 
 def test_suspicious_activity_pages_security_and_the_cto(e2e, say):
     started = e2e.inject("suspicious activity", _with_conn(e2e, workload.suspicious_activity))
-    _check_delivery(e2e, say, started, "SuspiciousActivity",
+    check_delivery(e2e, say, started, "SuspiciousActivity",
                     receiver="signal-suspicious_activity-critical",
                     recipients={"security_team", "cto"}, severity="critical", team="security",
                     priority="P0", for_=0,
-                    collection=_sql_interval(e2e.stack, "vigil_business_suspicious_activity_total"))
+                    collection=sql_interval(e2e.stack, "vigil_business_suspicious_activity_total"))
 
 
 def test_probe_target_down_pages_on_call_and_resolves(e2e, say):
@@ -375,20 +138,20 @@ def test_probe_target_down_pages_on_call_and_resolves(e2e, say):
     assert payments is not None
     started = e2e.inject("payments down", lambda: workload.probe_target_down(payments))
     try:
-        _check_delivery(e2e, say, started, "EndpointDown", receiver="severity-critical",
+        check_delivery(e2e, say, started, "EndpointDown", receiver="severity-critical",
                         recipients=PAGED, severity="critical",
                         team="operations", priority="P0", for_=overlays.FOR, target="payments-api")
     finally:
         recovered = time.time()
         workload.probe_target_up(payments)
     bound = COLLECTION + SCRAPE + EVALUATION + GROUP_INTERVAL + MARGIN
-    resolved = _delivered(e2e, bound + 30, alertname="EndpointDown", status="resolved",
+    resolved = delivered(e2e, bound + 30, alertname="EndpointDown", status="resolved",
                           target="payments-api")
     elapsed = min(n.received_at for n in resolved) - recovered
     say(f"EndpointDown: recovery to resolved notification {elapsed:.1f}s (bound {bound:.0f}s = "
         f"collection + scrape + evaluation + group_interval {GROUP_INTERVAL:g} + margin)")
     assert elapsed <= bound
-    resolved = _to_everyone(e2e, PAGED, alertname="EndpointDown", status="resolved",
+    resolved = to_everyone(e2e, PAGED, alertname="EndpointDown", status="resolved",
                             target="payments-api")
     assert {n.recipient for n in resolved} == PAGED
 
@@ -402,7 +165,7 @@ def test_error_spike_burns_the_budget_and_pages(e2e, say):
     page = max(w.factor for w in slo.windows) * (1 - slo.objective)
     clean = min(started - e2e.started_at, min(w.long for w in slo.windows))
     fill = page * clean / (ERROR_SHARE - page)
-    notes = _check_delivery(e2e, say, started, "AvailabilityBudgetBurn",
+    notes = check_delivery(e2e, say, started, "AvailabilityBudgetBurn",
                             receiver="severity-critical",
                             recipients=PAGED,
                             severity="critical", team="operations", priority="P0", for_=0,
@@ -426,7 +189,7 @@ def test_the_milder_burn_alert_is_inhibited_while_the_page_fires(e2e):
     """A steep spike crosses the slow-burn (warning) windows first, so the warning may be
     delivered before the page; once the page fires, Alertmanager holds the warning back."""
     e2e.inject("error spike", lambda: workload.error_spike(e2e.stack.storefront, ERROR_SHARE))
-    _delivered(e2e, _bound(0) + 30, alertname="AvailabilityBudgetBurn", severity="critical",
+    delivered(e2e, delivery_bound(0) + 30, alertname="AvailabilityBudgetBurn", severity="critical",
                status="firing")
     wait_for(lambda: _firing_in_prometheus(e2e, alertname="AvailabilityBudgetBurn",
                                            severity="warning"), 30, interval=0.5,
@@ -441,17 +204,9 @@ def test_the_milder_burn_alert_is_inhibited_while_the_page_fires(e2e):
     assert all(set(a["status"]["inhibitedBy"]) <= critical for a in held)
 
 
-def _age_the_wal_backups(e2e: E2E) -> Callable[[], None]:
-    def run() -> None:
-        two_hours_ago = time.time() - 7200
-        for path in (e2e.stack.run_dir / "backups/wal").iterdir():
-            os.utime(path, (two_hours_ago, two_hours_ago))
-    return run
-
-
 def test_an_old_transaction_log_backup_pages_and_inhibits_its_warning(e2e, say):
-    started = e2e.inject("old wal backup", _age_the_wal_backups(e2e))
-    _check_delivery(e2e, say, started, "WalBackupAge", receiver="severity-critical",
+    started = e2e.inject("old wal backup", age_the_wal_backups(e2e))
+    check_delivery(e2e, say, started, "WalBackupAge", receiver="severity-critical",
                     recipients=PAGED, severity="critical",
                     team="operations", priority="P0",
                     for_=e2e.stack.spec.signals["wal_backup_age"].for_)
@@ -463,22 +218,22 @@ def test_an_old_transaction_log_backup_pages_and_inhibits_its_warning(e2e, say):
                          30, interval=0.5, message="Alertmanager does not show the warning as inhibited")
     assert inhibited[0]["status"]["state"] == "suppressed"
     time.sleep(GROUP_INTERVAL + GROUP_WAIT)
-    assert _prometheus_only(e2e.stack.receiver.matching(alertname="WalBackupAge",
+    assert prometheus_only(e2e.stack.receiver.matching(alertname="WalBackupAge",
                                                         severity="warning")) == []
 
 
 def test_maintenance_window_mutes_warnings_and_nothing_else(e2e):
     e2e.inject("failed logins", _with_conn(e2e, workload.failed_login_burst))
     e2e.inject("suspicious activity", _with_conn(e2e, workload.suspicious_activity))
-    _delivered(e2e, _bound(0) + 30, alertname="FailedLogins", status="firing")
+    delivered(e2e, delivery_bound(0) + 30, alertname="FailedLogins", status="firing")
     # The maintenance Alertmanager has the warning (so muting, not absence, keeps it quiet)
     # and delivers the critical alerts as the main one does.
     maintenance = e2e.maintenance_alertmanager.url
     wait_for(lambda: [a for a in requests.get(f"{maintenance}/api/v2/alerts", timeout=5).json()
                       if a["labels"].get("alertname") == "FailedLogins"], 30, interval=0.5,
              message="the maintenance Alertmanager never received FailedLogins")
-    critical = wait_for(lambda: _prometheus_only(e2e.maintenance.matching(
-        alertname="SuspiciousActivity", status="firing")), _bound(0) + 30, interval=0.2,
+    critical = wait_for(lambda: prometheus_only(e2e.maintenance.matching(
+        alertname="SuspiciousActivity", status="firing")), delivery_bound(0) + 30, interval=0.2,
         message="the maintenance window muted a critical alert")
     assert {n.recipient for n in critical} == {"security_team", "cto"}
     time.sleep(GROUP_WAIT + 2)
@@ -488,11 +243,11 @@ def test_maintenance_window_mutes_warnings_and_nothing_else(e2e):
 
 def test_an_alert_left_firing_escalates_to_the_next_level(e2e, say):
     e2e.inject("suspicious activity", _with_conn(e2e, workload.suspicious_activity))
-    original = _delivered(e2e, _bound(0) + 30, alertname="SuspiciousActivity", status="firing")
+    original = delivered(e2e, delivery_bound(0) + 30, alertname="SuspiciousActivity", status="firing")
     first = min(n.received_at for n in original)
     after = overlays.ESCALATION_AFTER
     bound = after + EVALUATION + GROUP_WAIT + MARGIN
-    escalated = _delivered(e2e, bound + 30, alertname="AlertEscalated", status="firing",
+    escalated = delivered(e2e, bound + 30, alertname="AlertEscalated", status="firing",
                            escalated_alertname="SuspiciousActivity")
     delay = min(n.received_at for n in escalated) - first
     say(f"SuspiciousActivity: escalated {delay:.1f}s after its first notification "
@@ -518,7 +273,7 @@ def test_vmalert_alerts_reach_the_same_alertmanager(e2e, say):
         interval=0.2, message="no SuspiciousActivity from vmalert reached the receiver")
     elapsed = min(n.received_at for n in notes) - started
     # remote_write sends within its 1 s batch deadline; vmalert evaluates like Prometheus.
-    bound = _bound(0, _sql_interval(e2e.stack, "vigil_business_suspicious_activity_total")) + 1
+    bound = delivery_bound(0, sql_interval(e2e.stack, "vigil_business_suspicious_activity_total")) + 1
     say(f"SuspiciousActivity via remote_write + vmalert: {elapsed:.1f}s from fault to "
         f"notification (bound {bound:.0f}s)")
     assert elapsed <= bound
@@ -586,10 +341,10 @@ def test_a_revenue_dip_below_the_backfilled_average_reaches_finance(e2e, say):
     wait_for(lambda: e2e.stack.query("vigil:daily_revenue:baseline"), 120, interval=1,
              message="no baseline after the backfill")
     started = e2e.inject("revenue dip", _with_conn(e2e, lambda c: workload.revenue_dip(c, 0.9)))
-    _check_delivery(e2e, say, started, "DailyRevenue", receiver="signal-daily_revenue-warning",
+    check_delivery(e2e, say, started, "DailyRevenue", receiver="signal-daily_revenue-warning",
                     recipients={"finance_team", "management"}, severity="warning",
                     team="finance", priority="P2", for_=overlays.FOR,
-                    collection=_sql_interval(e2e.stack, "vigil_business_daily_revenue"))
+                    collection=sql_interval(e2e.stack, "vigil_business_daily_revenue"))
 
 
 # -- last: the database goes away ---------------------------------------------------------
@@ -597,7 +352,7 @@ def test_a_revenue_dip_below_the_backfilled_average_reaches_finance(e2e, say):
 def test_database_stopped_pages_and_resolves_when_it_is_back(e2e, say):
     started = e2e.inject("database stopped", e2e.stack.stop_postgres)
     try:
-        _check_delivery(e2e, say, started, "DatabaseDown", receiver="severity-critical",
+        check_delivery(e2e, say, started, "DatabaseDown", receiver="severity-critical",
                         recipients=PAGED, severity="critical",
                         team="operations", priority="P0", for_=overlays.FOR)
     finally:
@@ -605,9 +360,9 @@ def test_database_stopped_pages_and_resolves_when_it_is_back(e2e, say):
         e2e.stack.start_postgres()
     # The exporter retries with a backoff of up to 5 s (backoff_max in the stack).
     bound = 5 + COLLECTION + SCRAPE + EVALUATION + GROUP_INTERVAL + MARGIN
-    resolved = _delivered(e2e, bound + 30, alertname="DatabaseDown", status="resolved")
+    resolved = delivered(e2e, bound + 30, alertname="DatabaseDown", status="resolved")
     elapsed = min(n.received_at for n in resolved) - recovered
     say(f"DatabaseDown: restart to resolved notification {elapsed:.1f}s (bound {bound:.0f}s)")
     assert elapsed <= bound
-    resolved = _to_everyone(e2e, PAGED, alertname="DatabaseDown", status="resolved")
+    resolved = to_everyone(e2e, PAGED, alertname="DatabaseDown", status="resolved")
     assert {n.recipient for n in resolved} == PAGED

@@ -1,0 +1,225 @@
+"""The end-to-end stack and the helpers its tests share (see tests/e2e/conftest.py)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from unittest import mock
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+import yaml
+
+from generator.demo import history
+from generator.demo.receiver import Notification, WebhookReceiver
+from generator.demo.stack import Stack, alertmanager_binary
+from tests.e2e import overlays
+from tests.e2e.processes import (
+    Server,
+    wait_for,
+)
+
+SCRAPE = 2.0  # scrape and evaluation interval, seconds
+EVALUATION = 2.0
+COLLECTION = 2.0  # the exporters' collection interval in the stack (its "fast" interval)
+GROUP_WAIT = 1.0  # what the generator derives from duplicate_suppression 10s
+GROUP_INTERVAL = 10.0
+# What a notification may take beyond the pipeline's intervals: the exporters' query
+# time, the webhook round-trip and a busy 2-core CI machine.
+MARGIN = 15.0
+ERROR_SHARE = 0.5  # of storefront requests failing during the error spike
+PAGED = {"on_call_engineer", "team_lead", "cto"}  # the critical severity's recipients
+RETENTION = "60d"  # Prometheus's default 15d would drop the backfilled weeks
+VMALERT_LABEL = ("rule_engine", "vmalert")
+
+
+
+
+class RetainingStack(Stack):
+    """The demo stack with Prometheus keeping weeks of backfilled history.
+
+    Stack starts Prometheus with the default retention (15 days), which would delete
+    the older backfilled blocks at the next block reload.
+    """
+
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> None:
+        if name == "prometheus":
+            argv = [*argv, f"--storage.tsdb.retention.time={RETENTION}"]
+        super()._spawn(name, argv, env)
+
+
+@dataclass
+class E2E:
+    stack: Stack
+    maintenance: WebhookReceiver
+    maintenance_alertmanager: Server
+    victoria_metrics: Server
+    vmalert: Server
+    history_until: float
+    started_at: float  # when the stack started (time.time())
+    faults: dict[str, float] = field(default_factory=dict)
+
+    def inject(self, name: str, action: Callable[[], Any]) -> float:
+        """Run a fault once per module; return when it started (time.time())."""
+        if name not in self.faults:
+            self.faults[name] = time.time()
+            action()
+        return self.faults[name]
+
+
+def prometheus_only(notes: list[Notification]) -> list[Notification]:
+    return [n for n in notes if VMALERT_LABEL[0] not in n.labels]
+
+
+def generate(spec: Path, out: Path) -> None:
+    from generator.commands import render
+    from generator.loader import load_spec
+    from generator.output import write_atomically
+
+    write_atomically(out, render(load_spec(spec)))
+
+
+def start_maintenance_alertmanager(stack: Stack, work: Path, port: int,
+                                    receiver: WebhookReceiver) -> Server:
+    """An Alertmanager generated from the stack's spec plus a window covering now."""
+    receivers = {}
+    for name, body in stack.spec.receivers.items():
+        hook = body.integrations.get("webhook")
+        if hook:
+            parts = urlsplit(hook["url"])
+            receivers[name] = {"webhook": {"url": urlunsplit(
+                parts._replace(netloc=f"127.0.0.1:{receiver.port}"))}}
+    spec = work / "maintenance.yaml"
+    spec.write_text(yaml.safe_dump({
+        "extends": str(stack.spec.source),
+        "maintenance": overlays.maintenance_covering(datetime.now(UTC), ["warning"]),
+        "receivers": receivers,
+    }))
+    generate(spec, work / "maintenance")
+    binary = alertmanager_binary()
+    assert binary is not None
+    return Server("alertmanager (maintenance)", [
+        binary, f"--config.file={work}/maintenance/deploy/alertmanager/alertmanager.yml",
+        f"--storage.path={work}/maintenance-am", f"--web.listen-address=127.0.0.1:{port}",
+        "--cluster.listen-address=",
+    ], port, work / "maintenance-alertmanager.log", ready_path="/-/ready")
+
+
+def remote_write_to(stack: Stack, url: str) -> None:
+    """Add `remote_write` to the stack's Prometheus configuration and reload it.
+
+    The generator has no remote_write knob, so the stack's adapted copy of the
+    generated prometheus.yml gets one. Recorded series and alert state are not sent:
+    vmalert must compute them itself from the raw exporter data.
+    """
+    path = stack.generated / "deploy/prometheus/prometheus.demo.yml"
+    config = yaml.safe_load(path.read_text())
+    config["remote_write"] = [{
+        "url": f"{url}/api/v1/write",
+        "queue_config": {"batch_send_deadline": "1s"},
+        "write_relabel_configs": [{"source_labels": ["__name__"],
+                                   "regex": ".*:.*|ALERTS|ALERTS_FOR_STATE", "action": "drop"}],
+    }]
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    requests.post(f"{stack.prometheus_url}/-/reload", timeout=10).raise_for_status()
+
+
+def backfill(stack: Stack) -> float:
+    """Four weeks of history for every series a baseline rule reads; returns its end."""
+    series = []
+    for rules_file in sorted((stack.generated / "alert_rules").glob("*.rules.yml")):
+        series += history.offset_series_of_file(rules_file)
+    assert series, "the generated rules read no series at an offset"
+
+    def every_level() -> dict[history.Series, float] | None:
+        levels = history.current_levels(stack.prometheus_url, series)
+        return levels if len(levels) == len(series) else None
+
+    levels = wait_for(every_level, 30, interval=0.5,
+                      message=f"no value yet for {[s.selector() for s in series]}")
+    end = time.time() - 60
+    work = stack.run_dir / "history"
+    for rules_file in sorted((stack.generated / "alert_rules").glob("*.rules.yml")):
+        mine = {s: v for s, v in levels.items() if s in history.offset_series_of_file(rules_file)}
+        if mine:
+            history.backfill(rules_file, mine, stack.run_dir / "data/prometheus", end, work)
+    return end
+
+
+# -- waiting for notifications ------------------------------------------------------
+
+def delivered(e2e: E2E, timeout: float, **labels: str) -> list[Notification]:
+    try:
+        return wait_for(lambda: prometheus_only(e2e.stack.receiver.matching(**labels)), timeout,
+                        interval=0.2)
+    except AssertionError:
+        got = sorted({(n.alertname, n.severity, n.status) for n in e2e.stack.receiver.notifications})
+        raise AssertionError(f"no notification {labels} within {timeout:.0f}s; got {got}") from None
+
+
+def to_everyone(e2e: E2E, recipients: set[str], **labels: str) -> list[Notification]:
+    """The matching notifications once each recipient has one (or after 10 s).
+
+    Each recipient is its own webhook call: the first may land before the others.
+    """
+    def matching() -> list[Notification]:
+        return prometheus_only(e2e.stack.receiver.matching(**labels))
+
+    with contextlib.suppress(AssertionError):
+        wait_for(lambda: {n.recipient for n in matching()} >= recipients, 10, interval=0.2)
+    return matching()
+
+
+def delivery_bound(for_: float, collection: float = COLLECTION) -> float:
+    return collection + SCRAPE + EVALUATION + for_ + GROUP_WAIT + MARGIN
+
+
+def sql_interval(stack: Stack, metric: str) -> float:
+    """How often the stack's sql exporter runs the query behind `metric`.
+
+    The business queries keep their own intervals (30 s, 60 s) from the queries file,
+    so a business fault can wait that long before any scrape sees it.
+    """
+    from exporters.common.config import load_config
+    from exporters.sql.config import parse_settings
+
+    with mock.patch.dict(os.environ, {"VIGIL_SQL_PASSWORD": "only-parsed-here"}):
+        settings = parse_settings(load_config(stack.run_dir / "exporters/sql.yml"))
+    return next(q.interval for q in settings.queries if q.metric == metric)
+
+
+def check_delivery(e2e: E2E, say: Callable[[str], None], started: float, alertname: str, *,
+                    receiver: str, recipients: set[str], severity: str, team: str, priority: str,
+                    for_: float, collection: float = COLLECTION, fill: float = 0.0,
+                    **labels: str) -> list[Notification]:
+    bound = delivery_bound(for_, collection) + fill
+    notes = delivered(e2e, bound + 30, alertname=alertname, status="firing", severity=severity,
+                       **labels)
+    notes = to_everyone(e2e, recipients, alertname=alertname, status="firing",
+                         severity=severity, **labels)
+    elapsed = min(n.received_at for n in notes) - started
+    say(f"{alertname}: fault to notification {elapsed:.1f}s (bound {bound:.0f}s = collection "
+        f"{collection:g} + scrape {SCRAPE:g} + evaluation {EVALUATION:g} + for {for_:g} + "
+        f"group_wait {GROUP_WAIT:g} + margin {MARGIN:g}"
+        + (f" + window fill {fill:.1f})" if fill else ")"))
+    assert elapsed <= bound
+    assert {n.receiver for n in notes} == {receiver}
+    assert {n.recipient for n in notes} == recipients
+    assert {(n.severity, n.team, n.priority) for n in notes} == {(severity, team, priority)}
+    return notes
+
+
+def age_the_wal_backups(e2e: E2E) -> Callable[[], None]:
+    def run() -> None:
+        two_hours_ago = time.time() - 7200
+        for path in (e2e.stack.run_dir / "backups/wal").iterdir():
+            os.utime(path, (two_hours_ago, two_hours_ago))
+    return run
+
+
