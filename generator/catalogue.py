@@ -12,6 +12,13 @@ metrics (see exporters/README.md) with two placeholders:
 - `$window` – the range of `rate`/`increase`: `5m` in rules, `$__rate_interval` in
              dashboards, and the threshold's own window for `5/h`-style counts.
 
+Counted events (unit `events`) are written with :func:`counted`, not `increase()`:
+`increase` extrapolates to the window's edges, so five events read 5.02 or 5 depending
+on how scrapes and evaluations happen to align, and a threshold of `5/h` fired on the
+fifth event or on the sixth by chance. :func:`counted` is the difference between the
+newest and oldest sample in the window (integers in, integers out), with a counter
+reset read as "count what came after it".
+
 A spec may declare a signal that is not here, with its own `expr` and `unit`.
 """
 
@@ -65,6 +72,25 @@ def _sig(**kwargs: object) -> SignalDefinition:
     return SignalDefinition(**kwargs)  # type: ignore[arg-type]
 
 
+def counted(selector: str, by: str = "") -> str:
+    """The exact number of events a counter saw over `$window`, summed `by`.
+
+    Without a reset in the window: newest sample minus oldest (the counter only grows,
+    so these are its maximum and minimum), with no extrapolation, so the value is the
+    same whichever way scrapes and evaluations are aligned. Events between the last
+    sample before the window and the first inside it are not counted: the window
+    starts at a scrape. With a reset (the exporter or the server restarted and the
+    counter began again at 0): the value after it, i.e. the events since the restart,
+    never more than happened. A series that appears with a large total counts from
+    there (its oldest sample is that total).
+    """
+    window = f"{selector}[$window]"
+    grouping = f" {by} " if by else " "
+    return (f"sum{grouping}((max_over_time({window}) - min_over_time({window})"
+            f" unless resets({window}) > 0)"
+            f" or (last_over_time({window}) and resets({window}) > 0))")
+
+
 _BUILTIN: tuple[SignalDefinition, ...] = (
     # Infrastructure -------------------------------------------------------------
     _sig(
@@ -95,10 +121,23 @@ _BUILTIN: tuple[SignalDefinition, ...] = (
     _sig(
         name="network_latency", title="Network latency", unit="seconds", exporter="host",
         dashboard="infrastructure", by=("instance", "target"),
-        expr="max by (instance, target) (vigil_host_tcp_connect_duration_seconds{$sel})",
-        description="TCP connect time from each host to its configured targets.",
+        # A failed connect lasts until its timeout: that is not a latency, and it is
+        # network_unreachable's to report.
+        expr="max by (instance, target) (vigil_host_tcp_connect_duration_seconds{$sel}"
+             " and on (job, instance, target) vigil_host_tcp_connect_success{$sel} == 1)",
+        description="TCP connect time from each host to its configured targets, over "
+                    "successful connects only (a failed one is network_unreachable).",
         runbook="Compare targets: one slow target points at that peer, all slow at the "
                 "host's network. Check packet loss (mtr) and interface errors.",
+    ),
+    _sig(
+        name="network_unreachable", title="Network target unreachable", unit="ratio",
+        exporter="host", dashboard="infrastructure", by=("instance", "target"),
+        expr="1 - min by (instance, target) (vigil_host_tcp_connect_success{$sel})",
+        description="Whether the last TCP connect from each host to each configured target "
+                    "failed (1) or succeeded (0): refused, timed out or not resolved.",
+        runbook="Check that the target's service listens (ss -ltn on the peer), firewalls "
+                "and security groups between the hosts, and DNS for the target's name.",
     ),
     _sig(
         name="full_backup_age", title="Full backup age", unit="seconds", exporter="host",
@@ -201,7 +240,7 @@ _BUILTIN: tuple[SignalDefinition, ...] = (
     _sig(
         name="deadlocks", title="Deadlocks", unit="events", exporter="postgres",
         dashboard="database",
-        expr="sum by (instance) (increase(vigil_pg_deadlocks_total{$sel}[$window]))",
+        expr=counted("vigil_pg_deadlocks_total{$sel}", "by (instance)"),
         description="Deadlocks detected by PostgreSQL.",
         runbook="Read the deadlock reports in the PostgreSQL log; make the transactions "
                 "involved take their locks in the same order.",
@@ -209,9 +248,13 @@ _BUILTIN: tuple[SignalDefinition, ...] = (
     _sig(
         name="replication_lag", title="Replication lag", unit="seconds", exporter="postgres",
         dashboard="database",
-        expr="max by (instance) (vigil_pg_replication_lag_seconds{$sel})"
-             ' or max by (instance) (vigil_pg_replica_lag_seconds{kind="replay",$sel})',
-        description="How far standbys are behind the primary in replaying WAL.",
+        # Both sides in one max: a primary's own series reads 0, so `max(own) or
+        # max(replicas)` never looked at its standbys.
+        expr="max by (instance) (vigil_pg_replication_lag_seconds{$sel}"
+             ' or vigil_pg_replica_lag_seconds{kind="replay",$sel})',
+        description="The worst replay delay the exporter sees: a standby's own (the age of "
+                    "its last replayed transaction while it receives no WAL), or on a "
+                    "primary the worst of its connected standbys.",
         runbook="Check the standby's I/O and the network, long queries on the standby "
                 "holding replay back, and pg_stat_replication on the primary.",
     ),
@@ -248,7 +291,7 @@ _BUILTIN: tuple[SignalDefinition, ...] = (
     _sig(
         name="failed_logins", title="Failed login attempts", unit="events", exporter="sql",
         dashboard="business", by=(),
-        expr="sum(increase(vigil_business_failed_logins_total{$sel}[$window]))",
+        expr=counted("vigil_business_failed_logins_total{$sel}"),
         description="Failed login attempts.",
         runbook="Look for credential stuffing: source addresses and targeted accounts in the "
                 "login log. Rate-limit or block sources; force resets on hit accounts.",
@@ -256,7 +299,7 @@ _BUILTIN: tuple[SignalDefinition, ...] = (
     _sig(
         name="suspicious_activity", title="Suspicious activity", unit="events", exporter="sql",
         dashboard="business", by=(),
-        expr="sum(increase(vigil_business_suspicious_activity_total{$sel}[$window]))",
+        expr=counted("vigil_business_suspicious_activity_total{$sel}"),
         description="Events flagged as suspicious by the application.",
         runbook="Follow the security incident procedure: assess, contain (block, force "
                 "logout), and keep evidence.",

@@ -4,6 +4,16 @@
 for counted events. What a threshold *means* (above, below, any increase, below its own
 baseline) is decided here once, so that alert rules, unit tests and dashboard
 thresholds all agree on it.
+
+A threshold is the last value that is still fine: `80%` fires above 80 %, `< 4.0`
+below 4.0, and a count `5/h` fires on *more than* five events in an hour (the sixth),
+never on the fifth. Counts are compared as the integers they are (see
+generator.catalogue.counted), so that holds however scrapes and evaluations align.
+
+`any` counts over ANY_WINDOW: an event is reported when the first scrape after it
+reaches Prometheus no more than ANY_MAX_GAP after the scrape before it (an exporter or
+network gap up to that long loses nothing), and the alert then stays for at least
+ANY_WINDOW - ANY_MAX_GAP (five minutes).
 """
 
 from __future__ import annotations
@@ -18,6 +28,8 @@ _COMPARATOR_RE = re.compile(r"^(>=|<=|>|<)\s*(.+)$")
 
 ABOVE = ">"
 BELOW = "<"
+ANY_MAX_GAP = 600.0  # seconds between two scrapes across which an `any` event is still seen
+ANY_WINDOW = ANY_MAX_GAP + 300.0  # ...and the alert then holds for at least five minutes
 ANY = "any"
 BELOW_BASELINE = "below_baseline"
 
@@ -115,7 +127,7 @@ def _check_meaningful(kind: str, value: float, unit: str, text: str, signed: boo
 
 def _parse_events(text: str, severity: str, unit: str) -> Threshold:
     if text.lower() in {"any", "any detection", "any increase"}:
-        return Threshold(severity, ANY, 0.0, text, window=300.0)
+        return Threshold(severity, ANY, 0.0, text, window=ANY_WINDOW)
     try:
         rate = units.parse_rate(text)
     except units.UnitError:

@@ -12,9 +12,12 @@ do not, and each reason is written here rather than scattered through the lint c
   They keep the spec's selector labels, which the dashboards still match.
 - `vigil:<signal>:baseline` is recorded from the signal's recorded series, which carry
   the selector labels only.
-- Counted-events signals (`5/h`, `any`) draw `increase(...[1h])` over the threshold's
-  own window, not `$__rate_interval`: the threshold is a count per that window, so
-  the panel must show the number the alert compares with it.
+- Counted-events signals (`5/h`, `any`) draw their count over the threshold's own
+  window, not `$__rate_interval`: the threshold is a count per that window, so the
+  panel must show the number the alert compares with it. That count is the counter's
+  newest sample minus its oldest in the window (generator.catalogue.counted), not
+  `increase()`, whose extrapolation turns five events into 5.02: the counter is read
+  by `max_over_time`, `min_over_time`, `last_over_time` and `resets`.
 """
 
 from __future__ import annotations
@@ -60,8 +63,9 @@ def exemptions(spec: Spec) -> tuple[Exemption, ...]:
         for s in spec.signals.values() if s.definition.is_counter and s.thresholds
     )
     result.append(Exemption(
-        "target-rate-interval-rule",
-        "counted events are drawn over their threshold's window, the count the alert compares",
+        "target-counter-agg-rule",
+        "counted events are exact differences of the counter's samples over their threshold's "
+        "window (the count the alert compares), not extrapolated rates",
         panels=counted,
     ))
     return tuple(result)

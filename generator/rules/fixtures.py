@@ -55,7 +55,11 @@ FIXTURES: dict[str, tuple[Callable[[Context], list[Series]], dict[str, str]]] = 
                                     {"device": "/dev/sda1", "mountpoint": "/", "fstype": "ext4"},
                                     c.value, c)], {"mountpoint": "/"}),
     "network_latency": (lambda c: [gauge("vigil_host_tcp_connect_duration_seconds",
-                                         {"target": "db:5432"}, c.value, c)], {"target": "db:5432"}),
+                                         {"target": "db:5432"}, c.value, c),
+                                   gauge("vigil_host_tcp_connect_success", {"target": "db:5432"}, 1, c)],
+                        {"target": "db:5432"}),
+    "network_unreachable": (lambda c: [gauge("vigil_host_tcp_connect_success", {"target": "db:5432"},
+                                             1 - c.value, c)], {"target": "db:5432"}),
     "full_backup_age": (lambda c: [gauge("vigil_host_backup_newest_timestamp_seconds", {"kind": "full"},
                                          c.eval_seconds - c.value, c)], {}),
     "incremental_backup_age": (lambda c: [gauge("vigil_host_backup_newest_timestamp_seconds",
@@ -97,4 +101,12 @@ FIXTURES: dict[str, tuple[Callable[[Context], list[Series]], dict[str, str]]] = 
                                                c.value, c)], {}),
     "failed_logins": (_events("vigil_business_failed_logins_total", {}), {}),
     "suspicious_activity": (_events("vigil_business_suspicious_activity_total", {}), {}),
+}
+
+# Series of a failed attempt whose duration reads `value` (the attempt's timeout): a
+# signal listed here must stay silent on them, however long that duration is.
+FAILED_ATTEMPTS: dict[str, Callable[[Context], list[Series]]] = {
+    "network_latency": lambda c: [
+        gauge("vigil_host_tcp_connect_duration_seconds", {"target": "db:5432"}, c.value, c),
+        gauge("vigil_host_tcp_connect_success", {"target": "db:5432"}, 0, c)],
 }

@@ -6,11 +6,15 @@ draw the same catalogue expression, so the alert and the graph cannot disagree.
 
 How each kind of threshold reads:
 - `80%`, `2s`, `< 4.0`: the recorded value compared with the threshold.
-- `5/h` (events): `increase()` of a counter over the threshold's own window, recorded
-  as `vigil:<signal>:increase1h`. `increase` treats a drop as a counter reset and only
-  counts what came after it, and a series that appears (an exporter restart) counts
-  from its first sample, so neither raises a false alarm.
-- `any`: an increase over 5 minutes above zero.
+- `5/h` (events): the exact count of events over the threshold's own window
+  (generator.catalogue.counted), recorded as `vigil:<signal>:increase1h`, above the
+  threshold: more than five in the hour fires, five does not, whatever the alignment
+  of scrapes and evaluations. A drop is a counter reset and only what came after it
+  counts, and a series that appears (an exporter restart) counts from its first
+  sample, so neither raises a false alarm.
+- `any`: a count above zero over ANY_WINDOW (15 minutes), so that an event seen by
+  the first scrape after a gap of up to ANY_MAX_GAP still fires, for five minutes at
+  least (generator.thresholds).
 - `20% below average`: the value against `vigil:<signal>:baseline`, the mean of the
   same moment in each of the last N weeks (weeks with no data are left out of the
   mean rather than counted as zero). The alert needs both the value and a baseline
@@ -26,9 +30,7 @@ from typing import Any
 from generator import links, promql, templating, units
 from generator.model import Signal, Spec
 from generator.rules.humanize import value_template
-from generator.thresholds import ABOVE, ANY, BELOW, BELOW_BASELINE, Threshold
-
-ANY_WINDOW = 300.0
+from generator.thresholds import ABOVE, ANY, ANY_WINDOW, BELOW, BELOW_BASELINE, Threshold
 
 
 def alert_name(name: str) -> str:

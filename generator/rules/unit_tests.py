@@ -3,7 +3,10 @@
 For each threshold of each signal: a value beyond it, evaluated after `for`, must raise
 exactly the alerts whose thresholds that value crosses (with their labels and rendered
 annotations), and a value on the safe side must not raise it. Counted events also get
-a counter reset and an exporter restart, which must stay silent. SLOs get a fast
+a counter reset and an exporter restart, which must stay silent; a count threshold is
+tested at its boundary (N-1, N, N+1 events) with evaluations on and between scrapes,
+`any` across scrape gaps up to its stated maximum, and a signal that must ignore failed
+attempts gets one that lasts its timeout. SLOs get a fast
 burn, a slow burn, no burn and a trickle of traffic; escalation gets an alert left
 firing past each step of its severity's matrix.
 
@@ -20,11 +23,11 @@ from typing import Any
 from generator import promql, templating, units
 from generator.model import Severity, Signal, Slo, Spec
 from generator.rules import escalation, signals
-from generator.rules.fixtures import FIXTURES, Context, Series
+from generator.rules.fixtures import FAILED_ATTEMPTS, FIXTURES, Context, Series
 from generator.rules.humanize import humanize_value
 from generator.rules.slo import alerting_rules as slo_alerting_rules
 from generator.rules.slo import series_matchers
-from generator.thresholds import ABOVE, ANY, BELOW, BELOW_BASELINE, Threshold
+from generator.thresholds import ABOVE, ANY, ANY_MAX_GAP, ANY_WINDOW, BELOW, BELOW_BASELINE, Threshold
 
 INSTANCE = "test-1:9000"
 WARMUP = 600.0  # seconds of data before anything is judged: rate windows fill up
@@ -225,6 +228,104 @@ def _counter_resilience_cases(spec: Spec, signal: Signal, threshold: Threshold) 
     } for what, values in cases]
 
 
+def _counter_series(spec: Spec, signal: Signal, threshold: Threshold) -> str:
+    """The promtool series text of the counter a counted-events fixture feeds."""
+    window = threshold.window or signals.ANY_WINDOW
+    name, extra, _ = FIXTURES[signal.name][0](Context(1.0, 1, 0.0, window))[0]
+    return _series_text(name, {**_base_labels(spec, signal), **extra})
+
+
+def _boundary_cases(spec: Spec, signal: Signal, threshold: Threshold) -> list[dict[str, Any]]:
+    """N-1 and N events stay silent and N+1 fires, with scrapes on evaluations and between.
+
+    After a full window of a steady counter, one event arrives per scrape from N-1 to
+    N+1, each count evaluated in turn. promtool evaluates on the minute; the second
+    layout scrapes 30 s after each evaluation (input every 30 s, every other one
+    missing). There `increase` extrapolates both ends of the window (N reads N x 60/59)
+    and fired on the Nth event; the exact count does not.
+    """
+    window = threshold.window
+    count = threshold.value
+    if (signal.name not in FIXTURES or window is None or count < 1 or count != int(count)
+            or signal.for_ + 180 > window):
+        return []
+    first = int(window // 60) + 1  # the minute N-1 is reached: a full window after the start
+    steady = int((window + signal.for_) // 60) + 4  # how long N+1 then stays
+    levels = [1000.0] * first + [1000 + count - 1, 1000 + count] + [1000 + count + 1] * steady
+    series = _counter_series(spec, signal, threshold)
+    cases = []
+    for layout, interval, values, lag in (
+        ("scraped on the evaluations", "1m", [repr(v) for v in levels], 0),
+        ("scraped 30s after the evaluations", "30s",
+         [x for v in levels for x in ("_", repr(v))], 60),
+    ):
+        checks = [(first, count - 1), (first + 1, count), (first + 2, count + 1)]
+        cases.append({
+            "name": f"{signal.name} {threshold.severity} ({threshold.text}): {count - 1:g}, "
+                    f"{count:g} and {count + 1:g} events, {layout}",
+            "interval": interval,
+            "input_series": [{"series": series, "values": " ".join(values)}],
+            "alert_rule_test": [{
+                "eval_time": units.format_duration(minute * 60 + lag + (
+                    signal.for_ if events > count else 0)),
+                "alertname": signals.alert_name(signal.name),
+                "exp_alerts": _expected_for_window(spec, signal, events, threshold),
+            } for minute, events in checks],
+        })
+    return cases
+
+
+def _gap_cases(spec: Spec, signal: Signal, threshold: Threshold) -> list[dict[str, Any]]:
+    """An event that happened while no scrape came through fires at the first scrape after.
+
+    For gaps of 4 and 6 minutes and of the stated maximum, ANY_MAX_GAP: silent just
+    before the first scrape after the gap, firing from it (after `for`) and still
+    firing ANY_WINDOW - ANY_MAX_GAP later.
+    """
+    hold = ANY_WINDOW - ANY_MAX_GAP
+    if signal.name not in FIXTURES or signal.for_ > hold:
+        return []
+    series = _counter_series(spec, signal, threshold)
+    before = 2  # minutes of data before the gap
+    cases = []
+    for gap in sorted({4, 6, int(ANY_MAX_GAP // 60)}):
+        after = int(hold // 60) + 2
+        values = f"3x{before} {' '.join(['_'] * (gap - 1))} 4x{after}"
+        seen = (before + gap) * 60.0
+        fired = _expected_for_window(spec, signal, 1.0, threshold)
+        checks = [(seen - 30, []), (seen + signal.for_, fired), (seen + hold, fired)]
+        cases.append({
+            "name": f"{signal.name} {threshold.severity} ({threshold.text}): an event during a "
+                    f"{gap}m scrape gap",
+            "interval": "1m",
+            "input_series": [{"series": series, "values": values}],
+            "alert_rule_test": [{"eval_time": units.format_duration(at),
+                                 "alertname": signals.alert_name(signal.name),
+                                 "exp_alerts": exp} for at, exp in checks],
+        })
+    return cases
+
+
+def _failed_attempt_cases(spec: Spec, signal: Signal, threshold: Threshold) -> list[dict[str, Any]]:
+    """A failed attempt lasts until its timeout; that duration must not read as the signal."""
+    if signal.name not in FAILED_ATTEMPTS or threshold.kind != ABOVE:
+        return []
+    fire, _ = case_values(signal, threshold)
+    eval_seconds = WARMUP + signal.for_
+    samples = int(eval_seconds // 60) + 1
+    base = _base_labels(spec, signal)
+    series = FAILED_ATTEMPTS[signal.name](Context(fire, samples, eval_seconds, None))
+    return [{
+        "name": f"{signal.name} {threshold.severity} ({threshold.text}): a failed attempt "
+                "stays silent",
+        "interval": "1m",
+        "input_series": [{"series": _series_text(name, {**base, **extra}), "values": values}
+                         for name, extra, values in series],
+        "alert_rule_test": [{"eval_time": units.format_duration(eval_seconds),
+                             "alertname": signals.alert_name(signal.name), "exp_alerts": []}],
+    }]
+
+
 def signal_tests(spec: Spec) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(regular cases, baseline cases): baselines need weeks of history at a coarser step."""
     regular, baseline = [], []
@@ -241,6 +342,10 @@ def signal_tests(spec: Spec) -> tuple[list[dict[str, Any]], list[dict[str, Any]]
             regular.append(_signal_case(spec, signal, threshold, calm, f"{label}: stays silent"))
             if signal.definition.is_counter and threshold.kind != ANY:
                 regular.extend(_counter_resilience_cases(spec, signal, threshold))
+                regular.extend(_boundary_cases(spec, signal, threshold))
+            if signal.definition.is_counter and threshold.kind == ANY:
+                regular.extend(_gap_cases(spec, signal, threshold))
+            regular.extend(_failed_attempt_cases(spec, signal, threshold))
     return regular, baseline
 
 

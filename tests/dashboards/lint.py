@@ -300,6 +300,9 @@ def target_counter_agg(dashboard: Mapping[str, Any],
     """A raw counter only grows and resets on restart; only its rate or increase means anything."""
     findings = []
     for panel, target, expr in _parsed_targets(dashboard):
+        if _exempt(exemptions, "target-counter-agg-rule", dashboard_uid=dashboard["uid"],
+                   panel_id=panel["id"]):
+            continue
         for item in _selectors(expr):
             name = item.node.name or ""
             if not name.endswith(COUNTER_SUFFIXES):

@@ -179,16 +179,16 @@ def test_exemptions_are_narrow(spec_exemptions, expr):
     assert len(lint(dashboard, spec_exemptions, only=JOB_RULES)) == 2
 
 
-def test_fixed_range_exemption_covers_only_counted_signal_panels(spec):
-    (rate_exemption,) = [e for e in exemptions(spec) if e.rule == "target-rate-interval-rule"]
+def test_counted_events_exemption_covers_only_counted_signal_panels(spec):
+    (counted_exemption,) = [e for e in exemptions(spec) if e.rule == "target-counter-agg-rule"]
     counted = {s.panel_id for s in spec.signals.values() if s.definition.is_counter}
-    assert {panel_id for _, panel_id in rate_exemption.panels} == counted
+    assert {panel_id for _, panel_id in counted_exemption.panels} == counted
     dashboard = copy.deepcopy(GOOD)
-    _expr(f"increase(x_total{{{M}}}[1h])")(dashboard)
-    here = Exemption("target-rate-interval-rule", "test", panels=frozenset({("lint-test", 1)}))
-    elsewhere = Exemption("target-rate-interval-rule", "test", panels=frozenset({("lint-test", 2)}))
-    assert lint(dashboard, (here,), only=["target-rate-interval-rule"]) == []
-    assert lint(dashboard, (elsewhere,), only=["target-rate-interval-rule"])
+    _expr(f"max_over_time(x_total{{{M}}}[1h]) - min_over_time(x_total{{{M}}}[1h])")(dashboard)
+    here = Exemption("target-counter-agg-rule", "test", panels=frozenset({("lint-test", 1)}))
+    elsewhere = Exemption("target-counter-agg-rule", "test", panels=frozenset({("lint-test", 2)}))
+    assert lint(dashboard, (here,), only=["target-counter-agg-rule"]) == []
+    assert lint(dashboard, (elsewhere,), only=["target-counter-agg-rule"])
 
 
 def test_every_exemption_is_needed_by_the_generated_dashboards(built, spec_exemptions):

@@ -90,3 +90,25 @@ def test_secrets_never_appear_in_outputs(write_spec):
     config = files["deploy/alertmanager/alertmanager.yml"]
     assert "routing_key_file: /run/secrets/finance_key" in config
     assert "FINANCE_KEY" not in "".join(files.values())
+
+
+def test_counts_are_tested_at_their_boundary_and_across_scrape_gaps(generated):
+    """Each `N/h` threshold meets N-1, N and N+1 events with scrapes on and between
+    evaluations, each `any` an event inside scrape gaps up to the stated maximum, and
+    network latency a failed connect: the cases `increase()` got wrong."""
+    import yaml
+
+    spec = load_spec(DEFAULT_SPEC)
+    tests = yaml.safe_load((generated / "alert_rules/tests/signals.test.yml").read_text())["tests"]
+    names = [t["name"] for t in tests]
+    for signal in spec.signals.values():
+        for threshold in signal.thresholds:
+            label = f"{signal.name} {threshold.severity} ({threshold.text})"
+            if signal.definition.is_counter and threshold.kind == "any":
+                assert any(n.startswith(label) and "10m scrape gap" in n for n in names), label
+            elif signal.definition.is_counter:
+                count = int(threshold.value)
+                bounds = f"{count - 1}, {count} and {count + 1} events"
+                for layout in ("scraped on the evaluations", "scraped 30s after the evaluations"):
+                    assert f"{label}: {bounds}, {layout}" in names, label
+    assert "network_latency warning (100ms): a failed attempt stays silent" in names

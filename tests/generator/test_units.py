@@ -34,7 +34,7 @@ def test_format_duration_round_trips(seconds, text):
     ("500/s", "per_second", ">", ABOVE, 500, None),
     ("30/m", "per_second", ">", ABOVE, 0.5, None),
     ("5/h", "events", ">", ABOVE, 5, 3600),
-    ("any", "events", ">", ANY, 0, 300),
+    ("any", "events", ">", ANY, 0, 900),
     ("1000", "count", ">", ABOVE, 1000, None),
     ("< 4.0/5.0", "score", ">", BELOW, 4.0, None),
     ("4.0", "score", "<", BELOW, 4.0, None),
