@@ -30,6 +30,17 @@ With neither ``queries`` nor ``queries_file`` the shipped
       max_series: 100                       # at most 10000
       max_label_length: 256                 # longer label values are cut (at most 1024)
       sql: SELECT region, sum(amount) AS revenue FROM ... GROUP BY region
+
+A counter of events kept in a table names a ``watermark`` column instead of a
+``value``: the sql returns one row per event, and the exporter counts the rows past
+the highest watermark it has seen (see :mod:`exporters.sql.watermark`), so purging
+old rows is not read as a counter reset::
+
+    - name: failed_logins
+      metric: vigil_business_failed_logins_total
+      type: counter
+      watermark: id                         # grows with every new row (identity, bigserial)
+      sql: SELECT id FROM login_attempts WHERE NOT succeeded
 """
 
 from __future__ import annotations
@@ -50,8 +61,8 @@ TOP_KEYS = ("dsn", "password", "connect_timeout", "backoff_max", "defaults",
 DEFAULT_KEYS = ("interval", "timeout", "max_series", "max_label_length")
 MAX_SERIES_LIMIT = 10_000  # more series than this from one query is not a metric
 MAX_LABEL_LENGTH_LIMIT = MAX_LABEL_VALUE_LENGTH  # the exporter-wide bound on output
-QUERY_KEYS = ("name", "metric", "type", "help", "unit", "labels", "value", "sql",
-              *DEFAULT_KEYS)
+QUERY_KEYS = ("name", "metric", "type", "help", "unit", "labels", "value", "watermark",
+              "sql", *DEFAULT_KEYS)
 QUERY_NAME = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9_.-]*$")
 
 
@@ -71,6 +82,7 @@ class QuerySpec:
     timeout: float = 10.0
     max_series: int = 100
     max_label_length: int = 256
+    watermark: str | None = None  # counter of rows past the highest value of this column
 
 
 @dataclass(frozen=True)
@@ -142,9 +154,21 @@ def parse_query(node: ConfigNode, defaults: Defaults) -> QuerySpec:
     if problems:
         raise node.error("; ".join(problems), "metric")
     labels = _parse_labels(node.child("labels", None))
-    value = node.str("value")
-    if value in {column for _, column in labels}:
-        raise node.error(f"column {value!r} is both a label and the value", "value")
+    watermark = node.str("watermark", None)
+    if watermark is not None:
+        if metric_type != "counter":
+            raise node.error("a watermark counts new rows: it needs type: counter", "watermark")
+        if node.has("value"):
+            raise node.error("a watermark query counts its rows and has no value column; "
+                             "remove value", "value")
+        value, role = "", "the watermark"
+        column = watermark
+    else:
+        value = node.str("value")
+        column, role = value, "the value"
+    if column in {label_column for _, label_column in labels}:
+        raise node.error(f"column {column!r} is both a label and {role}",
+                         "watermark" if watermark is not None else "value")
     local = parse_defaults(
         ConfigNode({k: node.value[k] for k in DEFAULT_KEYS if k in node.value},
                    node.source, node.path),
@@ -159,7 +183,7 @@ def parse_query(node: ConfigNode, defaults: Defaults) -> QuerySpec:
         name=name, metric=metric, type=metric_type, help=" ".join(node.str("help").split()),
         sql=sql, value=value, labels=labels, unit=unit, interval=local.interval,
         timeout=local.timeout, max_series=local.max_series,
-        max_label_length=local.max_label_length,
+        max_label_length=local.max_label_length, watermark=watermark,
     )
 
 

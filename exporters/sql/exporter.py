@@ -16,7 +16,8 @@ success, by ``vigil_sql_query_last_error_info{query,reason}``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import psycopg
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -27,6 +28,7 @@ from exporters.common.tasks import PeriodicTask
 from exporters.postgres.session import PgSession, SourceUnavailable, answer_deadline
 from exporters.sql import query as sql_query
 from exporters.sql.config import QuerySpec, SqlSettings, parse_settings
+from exporters.sql.watermark import WatermarkCounter
 
 PREFIX = "vigil_sql"
 log = logging.getLogger(__name__)
@@ -40,13 +42,16 @@ def application_name(spec: QuerySpec) -> str:
 
 def _query_task(spec: QuerySpec, session: PgSession, settings: SqlSettings,
                 reasons: dict[str, str]) -> PeriodicTask:
+    query: Callable[[Any], list[Metric]] = (
+        WatermarkCounter(spec).run if spec.watermark is not None
+        else lambda cursor: sql_query.run(spec, cursor))
+
     def run() -> list[Metric]:
         # Until the run returns, a failure is a timeout: the task records it
         # as such if the run never comes back.
         reasons[spec.name] = "timeout"
         try:
-            result = session.run(lambda cursor: sql_query.run(spec, cursor),
-                                 timeout=spec.timeout)
+            result = session.run(query, timeout=spec.timeout)
         except sql_query.QueryError as exc:
             reasons[spec.name] = exc.reason
             raise

@@ -158,6 +158,15 @@ def to_family(spec: QuerySpec, columns: list[str], rows: list[tuple[Any, ...]]) 
     return family_from_rows(spec, [tuple(row[at] for at in positions) for row in rows])
 
 
+def too_many_series(spec: QuerySpec) -> QueryError:
+    """The error of a query whose result has more label sets than ``max_series``."""
+    return QueryError(
+        f"query {spec.name}: more than max_series={spec.max_series} series;"
+        " a label column has too many distinct values (series dropped)",
+        "too_many_series",
+    )
+
+
 def family_from_rows(spec: QuerySpec, rows: list[tuple[Any, ...]]) -> Metric:
     """Build the metric family of ``spec`` from rows of ``(value, label, ...)``.
 
@@ -165,11 +174,7 @@ def family_from_rows(spec: QuerySpec, rows: list[tuple[Any, ...]]) -> Metric:
     produces no series (``avg()`` over no rows is "no data", not 0).
     """
     if len(rows) > spec.max_series:
-        raise QueryError(
-            f"query {spec.name}: more than max_series={spec.max_series} series;"
-            " a label column has too many distinct values (series dropped)",
-            "too_many_series",
-        )
+        raise too_many_series(spec)
     label_names = [label for label, _ in spec.labels]
     family: Metric
     if spec.type == "counter":

@@ -65,6 +65,9 @@ def base_query(**overrides: object) -> dict:
     }
 
 
+WATERMARK_QUERY = {"name": "w", "metric": "vigil_test_events_total", "type": "counter",
+                   "help": "Events.", "watermark": "id", "sql": "SELECT id FROM events"}
+
 BAD_CONFIGS = [
     ({"queries": [base_query()]}, "dsn: required key is missing"),
     ({"dsn": "host=x", "queries": [base_query(metric="orders_ms")]},
@@ -106,6 +109,13 @@ BAD_CONFIGS = [
     ({"dsn": "host=x", "queries": [base_query(sql=" ; ")]},
      "queries[0].sql: expected a SELECT statement"),
     ({"dsn": "host=x", "queries_file": "does-not-exist.yml"}, "cannot read config file"),
+    ({"dsn": "host=x", "queries": [base_query(watermark="id")]},
+     "queries[0].watermark: a watermark counts new rows: it needs type: counter"),
+    ({"dsn": "host=x", "queries": [base_query(type="counter", metric="vigil_test_total",
+                                              watermark="id")]},
+     "queries[0].value: a watermark query counts its rows and has no value column"),
+    ({"dsn": "host=x", "queries": [{**WATERMARK_QUERY, "labels": ["id"]}]},
+     "queries[0].watermark: column 'id' is both a label and the watermark"),
 ]
 
 
