@@ -185,16 +185,31 @@ def replication(cur: Cursor) -> list[Metric]:
 
     On a standby, ``vigil_pg_replication_lag_seconds`` is the replay delay.
     The naive ``now() - pg_last_xact_replay_timestamp()`` grows forever while
-    the primary is idle (there is nothing new to replay), so it reads 0 when
-    everything received has been replayed. On a primary it reads 0, and
+    the primary is idle (there is nothing new to replay), so while WAL is
+    streaming it reads 0 when everything received has been replayed. A standby
+    cut off from its primary (no WAL receiver streaming: the primary is down,
+    unreachable or refuses it) has replayed everything it received, yet it
+    does not know how far behind it is: it reads the age of its last replayed
+    transaction (or of its own start, if it has replayed none), which grows
+    until streaming resumes, rather than a reassuring 0. Without
+    ``pg_read_all_stats`` (part of ``pg_monitor``) PostgreSQL hides the
+    receiver's status; a receiver process is then taken as streaming.
+
+    On a primary it reads 0, and
     ``vigil_pg_replica_lag_seconds{application_name,kind}`` gives each
     replica's write/flush/replay lag; PostgreSQL reports NULL for a replica
-    that is caught up and idle, which is exported as 0.
+    that is caught up and idle, which is exported as 0. The replication_lag
+    signal takes the maximum of both, so the primary's exporter alone sees its
+    standbys' lag.
     """
     cur.execute(
         """
         SELECT pg_is_in_recovery(),
                CASE WHEN NOT pg_is_in_recovery() THEN 0
+                    WHEN NOT EXISTS (SELECT 1 FROM pg_stat_wal_receiver
+                                     WHERE coalesce(status, 'streaming') = 'streaming')
+                    THEN greatest(0, extract(epoch FROM now() - coalesce(
+                             pg_last_xact_replay_timestamp(), pg_postmaster_start_time())))
                     WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
                     ELSE greatest(0, extract(epoch FROM
                                   now() - pg_last_xact_replay_timestamp()))
@@ -205,7 +220,8 @@ def replication(cur: Cursor) -> list[Metric]:
     families: list[Metric] = []
     own = GaugeMetricFamily(
         "vigil_pg_replication_lag_seconds",
-        "On a standby, how far replay is behind (0 when caught up); 0 on a primary.",
+        "On a standby, how far replay is behind (0 when caught up and streaming; the age of"
+        " the last replayed transaction when no WAL is streaming); 0 on a primary.",
     )
     if lag is not None:
         own.add_metric([], float(lag))

@@ -135,3 +135,47 @@ def test_primary_reports_each_replica_by_kind(
     standby.execute("SELECT pg_wal_replay_resume()")
     wait_for(lambda: replayed(standby, lsn), 10)
     wait_for(caught_up, 10, 0.2, "replay lag did not come back down")
+
+
+@pytest.fixture
+def lone_standby(primary: PgCluster) -> Iterator[PgCluster]:
+    """A standby of its own, so that cutting it off leaves the shared one streaming."""
+    replica = primary.create_standby(name="cutoff")
+    yield replica
+    replica.destroy()
+
+
+def streaming(standby: PgCluster) -> bool:
+    return bool(standby.scalar("SELECT count(*) FROM pg_stat_wal_receiver"
+                               " WHERE status = 'streaming'"))
+
+
+def test_a_standby_cut_off_from_its_primary_does_not_read_zero(
+    primary: PgCluster, lone_standby: PgCluster, marker_table: None, make_exporter: Callable
+) -> None:
+    """Everything received is replayed, but nothing arrives: the lag is unknown, not 0."""
+    exporter = make_exporter(lone_standby)
+    primary.execute("INSERT INTO replication_marker VALUES (now())")
+    lsn = current_lsn(primary)
+    wait_for(lambda: replayed(lone_standby, lsn), 10)
+    wait_for(lambda: streaming(lone_standby), 10)
+    run_tasks(exporter, {"replication"})
+    assert value(exporter, "vigil_pg_replication_lag_seconds") == 0
+
+    conninfo = lone_standby.scalar("SHOW primary_conninfo")
+    lone_standby.execute("ALTER SYSTEM SET primary_conninfo = ''")
+    lone_standby.execute("SELECT pg_reload_conf()")
+    wait_for(lambda: not streaming(lone_standby), 10)
+    cut_at = time.time()
+    time.sleep(1.2)
+    run_tasks(exporter, {"replication"})
+    lag = value(exporter, "vigil_pg_replication_lag_seconds")
+    assert lag is not None and lag >= 1.2  # at least the time since it was cut off
+    assert lag <= time.time() - cut_at + 15  # the age of the marker, not of the cluster
+
+    quoted = conninfo.replace("'", "''")  # ALTER SYSTEM takes no bound parameters
+    lone_standby.execute(f"ALTER SYSTEM SET primary_conninfo = '{quoted}'")
+    lone_standby.execute("SELECT pg_reload_conf()")
+    wait_for(lambda: streaming(lone_standby), 15)
+    run_tasks(exporter, {"replication"})
+    assert value(exporter, "vigil_pg_replication_lag_seconds") == 0
