@@ -33,6 +33,14 @@ def received(standby: PgCluster, lsn: str) -> bool:
     return bool(standby.scalar("SELECT pg_last_wal_receive_lsn() >= %s::pg_lsn", (lsn,)))
 
 
+def mark_and_wait(primary: PgCluster, standby: PgCluster) -> str:
+    """Write a marker on the primary and wait until the standby has replayed it."""
+    primary.execute("INSERT INTO replication_marker VALUES (now())")
+    lsn = current_lsn(primary)
+    wait_for(lambda: replayed(standby, lsn), 10)
+    return lsn
+
+
 @pytest.fixture
 def marker_table(primary: PgCluster, standby: PgCluster) -> Iterator[None]:
     primary.execute("CREATE TABLE IF NOT EXISTS replication_marker (at timestamptz)")
@@ -46,9 +54,7 @@ def test_idle_primary_reads_zero_lag_on_the_standby(
     primary: PgCluster, standby: PgCluster, marker_table: None, make_exporter: Callable
 ) -> None:
     exporter = make_exporter(standby)
-    primary.execute("INSERT INTO replication_marker VALUES (now())")
-    lsn = current_lsn(primary)
-    wait_for(lambda: replayed(standby, lsn), 10)
+    mark_and_wait(primary, standby)
     time.sleep(1.2)  # nothing happens on the primary meanwhile
     naive = standby.scalar(
         "SELECT extract(epoch FROM now() - pg_last_xact_replay_timestamp())"
@@ -140,6 +146,7 @@ def test_primary_reports_each_replica_by_kind(
 @pytest.fixture
 def lone_standby(primary: PgCluster) -> Iterator[PgCluster]:
     """A standby of its own, so that cutting it off leaves the shared one streaming."""
+    primary.execute("CREATE TABLE IF NOT EXISTS replication_marker (at timestamptz)")
     replica = primary.create_standby(name="cutoff")
     yield replica
     replica.destroy()
@@ -151,13 +158,11 @@ def streaming(standby: PgCluster) -> bool:
 
 
 def test_a_standby_cut_off_from_its_primary_does_not_read_zero(
-    primary: PgCluster, lone_standby: PgCluster, marker_table: None, make_exporter: Callable
+    primary: PgCluster, lone_standby: PgCluster, make_exporter: Callable
 ) -> None:
     """Everything received is replayed, but nothing arrives: the lag is unknown, not 0."""
     exporter = make_exporter(lone_standby)
-    primary.execute("INSERT INTO replication_marker VALUES (now())")
-    lsn = current_lsn(primary)
-    wait_for(lambda: replayed(lone_standby, lsn), 10)
+    mark_and_wait(primary, lone_standby)
     wait_for(lambda: streaming(lone_standby), 10)
     run_tasks(exporter, {"replication"})
     assert value(exporter, "vigil_pg_replication_lag_seconds") == 0
