@@ -70,7 +70,8 @@ CASES = [
      "senior_developer, team_lead, technical_support"),
     ("unknown signal", _set("signals.cpu_usag", {"warning": "80%"}),
      "signals.cpu_usag: unknown signal; expected a catalogue signal (cpu_usage, memory_usage, "
-     "disk_usage, network_latency, full_backup_age, incremental_backup_age, wal_backup_age, "
+     "disk_usage, network_latency, network_unreachable, full_backup_age, incremental_backup_age, "
+     "wal_backup_age, "
      "tls_certificate_expiry, response_time, error_rate, throughput, served_certificate_expiry, "
      "active_users, query_time, "
      "connection_pool_usage, deadlocks, replication_lag, daily_revenue, conversion_rate, "
