@@ -41,6 +41,8 @@ DEFAULTS: dict[str, Any] = {
     "jobs": {e: f"vigil-{e}" for e in catalogue.EXPORTERS},
 }
 DEFAULT_PORTS = {"host": 9731, "http": 9732, "postgres": 9733, "sql": 9734}
+DEFAULT_ABSENT_FOR = 600.0  # 10m: longer than any exporter's restart or slowest first query
+DEFAULT_ABSENT_GRACE = 300.0  # 5m for a new target to produce its series
 SEVERITY_COLOURS = {"P0": "red", "P1": "orange", "P2": "yellow", "P3": "blue"}
 
 # The SRE workbook's four windows for a 30-day period, as share of budget consumed.
@@ -209,6 +211,8 @@ class _Builder:
             signals=signals,
             slos=slos,
             reliability=_valid(self.data.get("reliability") or {}),
+            absent_grace=_valid(self.data.get("defaults") or {}).get("absent_grace",
+                                                                     DEFAULT_ABSENT_GRACE),
         )
 
     # Receivers and routing --------------------------------------------------------
@@ -347,6 +351,7 @@ class _Builder:
         defaults = _valid(self.data.get("defaults") or {})
         default_for = defaults.get("for", 300.0)
         default_team = defaults.get("team") or "operations"
+        default_absent = defaults.get("absent_for", DEFAULT_ABSENT_FOR)
         result: dict[str, Signal] = {}
         panel_ids: dict[str, int] = {}
         for name, body in _valid(self.data.get("signals") or {}).items():
@@ -377,12 +382,16 @@ class _Builder:
             recipients = _valid_list(body.get("recipients"))
             self._check_receivers(join(path, "recipients"), recipients, receivers)
             team = body.get("team") or default_team
+            optional = body.get("optional", False)
+            if "expr" in body and parsed and body.get("enabled", True) and not optional:
+                self._check_watchable(join(path, "expr"), definition.expr)
             panel_ids[definition.dashboard] = panel_ids.get(definition.dashboard, 0) + 1
             result[name] = Signal(
                 definition=definition, thresholds=tuple(parsed),
                 for_=body.get("for", default_for), team=team,
                 recipients=tuple(recipients), baseline_weeks=body.get("baseline_weeks") or 4,
                 enabled=body.get("enabled", True), panel_id=panel_ids[definition.dashboard],
+                absent_for=body.get("absent_for", default_absent), optional=optional,
             )
         return result
 
@@ -424,6 +433,18 @@ class _Builder:
         except ValueError as err:
             self.problem(path, f"expected a PromQL expression: {err}")
 
+    def _check_watchable(self, path: str, template: str) -> None:
+        """A threshold on an expression that reads no metric by name has no absent-data
+        alert: if it stops returning data, nothing would say so."""
+        try:
+            clauses = promql.presence_clauses(promql.render(template, "", "5m"))
+        except ValueError:
+            return  # not PromQL: already reported by _check_promql
+        if not clauses:
+            self.problem(path, "reads no metric by name, so no absent-data alert can watch "
+                         "it; select a metric by name (e.g. `my_metric{$sel}`) or set "
+                         "`optional: true`")
+
     def _check_threshold_order(self, path: str, parsed: list[thresholds.Threshold],
                                severities: dict[str, Severity]) -> None:
         """A warning that fires later than the critical is a typo or a wrong plan."""
@@ -442,6 +463,8 @@ class _Builder:
         ordered = list(severities) or ["critical"]
         page = "critical" if "critical" in severities else ordered[0]
         ticket = "warning" if "warning" in severities else ordered[-1]
+        default_absent = _valid(self.data.get("defaults") or {}).get("absent_for",
+                                                                     DEFAULT_ABSENT_FOR)
         for name, body in _valid(self.data.get("slos") or {}).items():
             body = _valid(body)
             path = join("slos", name)
@@ -498,6 +521,7 @@ class _Builder:
                 min_rate=min_rate.per_second if min_rate not in (None, INVALID) else 0.0,
                 team=body.get("team") or "operations",
                 dashboard=body.get("dashboard") or "application",
+                absent_for=body.get("absent_for", default_absent),
             )
         return result
 

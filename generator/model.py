@@ -81,6 +81,8 @@ class Signal:
     baseline_weeks: int
     enabled: bool
     panel_id: int  # stable id of the signal's panel on its dashboard
+    absent_for: float = 600.0  # seconds without its metrics before the absent-data alert
+    optional: bool = False  # no absent-data alert: the metrics may legitimately be missing
 
     @property
     def name(self) -> str:
@@ -116,6 +118,7 @@ class Slo:
     min_rate: float  # events per second below which no burn-rate alert fires
     team: str
     dashboard: str
+    absent_for: float = 600.0  # seconds without SLI data before the absent-data alert
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,7 @@ class Spec:
     signals: dict[str, Signal]
     slos: dict[str, Slo]
     reliability: dict[str, float] = field(default_factory=dict)
+    absent_grace: float = 300.0  # seconds a new target has before its series count as absent
 
     def matchers(self, exporter: str | None) -> str:
         """Label matchers scoping a query to this spec (and the exporter's job)."""

@@ -127,6 +127,11 @@ SIGNAL = Obj(
         "baseline_weeks": Num("Weeks averaged for `N% below average` thresholds.",
                               minimum=1, integer=True),
         "enabled": Bool("false keeps the signal on dashboards but raises no alert."),
+        "absent_for": _duration("How long the signal's metrics may be missing from a target "
+                                "before its absent-data alert fires; overrides "
+                                "`defaults.absent_for`.", maximum=MAX_WAIT),
+        "optional": Bool("true: the signal's metrics may legitimately be missing (no "
+                         "absent-data alert)."),
     },
     "A signal's thresholds are keys named after severities, e.g. `warning: 80%`.",
     extra=Free("Threshold for the severity of the same name: `80%`, `100ms`, `500/s`, "
@@ -174,6 +179,8 @@ SLO = Obj(
                          maximum=MAX_WAIT),
         "team": Str("Team label of the SLO's alerts.", min_length=1),
         "dashboard": Str("Dashboard that shows the SLI.", enum=catalogue.DASHBOARDS),
+        "absent_for": _duration("How long the SLI may return no data before its alert fires; "
+                                "overrides `defaults.absent_for`.", maximum=MAX_WAIT),
     },
     "A service level objective with multiwindow, multi-burn-rate alerts.",
     required=("objective", "sli"),
@@ -241,7 +248,14 @@ SPEC = Obj(
                                "Alertmanager addresses Prometheus sends alerts to."),
         "defaults": Obj({"for": _duration("Default `for` of signal alerts.", positive=False,
                                            maximum=MAX_WAIT),
-                         "team": Str("Default team label.", min_length=1)}, "Defaults for every signal."),
+                         "team": Str("Default team label.", min_length=1),
+                         "absent_for": _duration("How long a signal's metrics (or an SLO's SLI) "
+                                                 "may be missing before the absent-data alert "
+                                                 "fires.", maximum=MAX_WAIT),
+                         "absent_grace": _duration("How long a new target has to produce its "
+                                                   "series before they count as absent.",
+                                                   maximum=MAX_WAIT)},
+                        "Defaults for every signal."),
         "duplicate_suppression": _duration("A repeated alert is not sent again within this "
                                            "interval; Alertmanager's group_interval.",
                                            maximum=MAX_WAIT),

@@ -6,14 +6,14 @@ from typing import Any
 
 from generator import output, units
 from generator.model import Spec
-from generator.rules import escalation, signals, slo, unit_tests
+from generator.rules import absent, escalation, signals, slo, unit_tests
 
 RULES_FILE = "alert_rules/vigil.rules.yml"
 
 
 def rule_groups(spec: Spec) -> list[dict[str, Any]]:
     signal_groups, _ = signals.groups(spec)
-    return signal_groups + slo.groups(spec) + escalation.groups(spec)
+    return signal_groups + slo.groups(spec) + absent.groups(spec) + escalation.groups(spec)
 
 
 def _test_file(spec: Spec, tests: list[dict[str, Any]], evaluation_interval: str) -> str:
@@ -39,6 +39,9 @@ def runbooks(spec: Spec) -> str:
                      f"{objective.description}\n\nA burn-rate alert means the error budget is "
                      "being spent faster than the period allows: find what fails (error rate and "
                      "response time panels, recent deploys) and stop the bleeding first.\n")
+    if absent.groups(spec):
+        lines.append(f"## {absent.RUNBOOK_ANCHOR.replace('_', '-')}\n\n**Absent data.** "
+                     f"{absent.RUNBOOK}\n")
     return "\n".join(lines)
 
 
@@ -48,6 +51,7 @@ def outputs(spec: Spec) -> dict[str, str]:
         RULES_FILE: output.header(spec.source) + output.dump_yaml({"groups": rule_groups(spec)}),
         "alert_rules/tests/signals.test.yml": _test_file(spec, regular, "1m"),
         "alert_rules/tests/slo.test.yml": _test_file(spec, unit_tests.slo_tests(spec), "5m"),
+        "alert_rules/tests/absent.test.yml": _test_file(spec, absent.unit_tests(spec), "1m"),
         "alert_rules/tests/escalation.test.yml": _test_file(spec, unit_tests.escalation_tests(spec),
                                                             "1m"),
         "alert_rules/runbooks.md": runbooks(spec),
