@@ -42,7 +42,7 @@ def test_promtool_check_config(generated):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("test_file", ["signals", "slo", "escalation", "baseline"])
+@pytest.mark.parametrize("test_file", ["signals", "slo", "escalation", "baseline", "absent"])
 def test_promtool_test_rules(generated, test_file):
     result = _run(generated, "promtool", "test", "rules", f"alert_rules/tests/{test_file}.test.yml")
     assert result.returncode == 0, result.stdout + result.stderr

@@ -47,8 +47,8 @@ CASES = [
      "signals.cpu_usage.warning: expected a ratio threshold such as \"80%\", got 80"),
     ("unknown key in a signal", _set("signals.cpu_usage.warnign", "80%"),
      "signals.cpu_usage.warnign: unknown key; expected a severity (critical, high, warning, info) "
-     "or one of: baseline_weeks, by, dashboard, description, direction, enabled, exporter, expr, "
-     "for, recipients, runbook, team, title, unit"),
+     "or one of: absent_for, baseline_weeks, by, dashboard, description, direction, enabled, "
+     "exporter, expr, for, optional, recipients, runbook, team, title, unit"),
     ("warning stricter than critical", _set("signals.wal_backup_age.warning", "2h"),
      "signals.wal_backup_age.warning: 2h would fire after the critical threshold 1h; expected "
      "warning to be less strict than critical"),
