@@ -12,10 +12,15 @@ from typing import Any
 
 ESCALATION_AFTER = 40.0  # seconds before a critical alert reaches level 2
 FOR = 4.0  # `for` of the signals the faults raise
+ABSENT_GRACE = 10.0  # seconds a new target has before its missing series count as absent
 
 
 def timings_overlay(alertmanagers: list[str]) -> dict[str, Any]:
     """Timings short enough for a test of minutes, and a database-down signal.
+
+    A new target's grace before absent data counts is seconds too, so every signal's
+    absent-data rule is judging by the time the tests run (its `absent_for` stays the
+    spec's 10m, except memory_usage's, whose metric tests/e2e/test_absent.py removes).
 
     Only signals whose value does not follow the clock get a `for` of seconds: the
     generated promtool tests of age signals (backup age) expect whole minutes, so
@@ -27,12 +32,14 @@ def timings_overlay(alertmanagers: list[str]) -> dict[str, Any]:
     return {
         "alertmanager": alertmanagers,
         "duplicate_suppression": "10s",
+        "defaults": {"absent_grace": f"{ABSENT_GRACE:g}s"},
         "severities": {"critical": {"escalation": [
             {"after": f"{ESCALATION_AFTER:g}s", "notify": ["technical_support"]}]}},
         "signals": {
             "error_rate": {"for": for_},
             "endpoint_down": {"for": for_},
             "daily_revenue": {"for": for_},
+            "memory_usage": {"absent_for": for_},  # its metric is dropped by test_absent.py
             "database_down": {
                 "title": "Database down",
                 "description": "The postgres exporter cannot reach the database server.",
