@@ -19,7 +19,12 @@ starts from the targets of the signal's exporter job that are up now and were
 already scraped `absent_grace` ago, and removes those that export one of the
 metrics:
 
-    (up{job="J"} == 1 and up{job="J"} offset 5m) unless on (instance) metric{job="J"}
+    (up{job="J"} == 1 and count_over_time(up{job="J"}[10m]) > count_over_time(up{job="J"}[5m]))
+      unless on (instance) metric{job="J"}
+
+("scraped before the last 5m": a target with samples older than the grace has more in
+twice the window; a new one has the same count in both. Not `up offset 5m`, which
+reads like a baseline and would have generator/demo/history.py backfill `up`.)
 
 so the alert names the instance, a target that is down is left to target-down alerts
 (no double page), and a target that came up recently has `absent_grace` to produce its
@@ -133,7 +138,9 @@ def targets(spec: Spec, exporter: str | None, instances: str = "") -> str:
     """
     pinned = f"instance=~{promql.quote(instances)}" if instances else ""
     up = f"up{{{','.join(m for m in (pinned, spec.matchers(exporter)) if m)}}}"
-    return f"({up} == 1 and {up} offset {units.format_duration(spec.absent_grace)})"
+    grace = units.format_duration(spec.absent_grace)
+    twice = units.format_duration(2 * spec.absent_grace)
+    return f"({up} == 1 and count_over_time({up}[{twice}]) > count_over_time({up}[{grace}]))"
 
 
 def watch_expr(spec: Spec, watch: Watch) -> str:
@@ -236,7 +243,7 @@ NEW = "test-3:9000"  # comes up at `gone` and never exports the metrics
 
 
 def _minutes(seconds: float) -> float:
-    """`for` and offsets take effect at the next whole-minute evaluation."""
+    """`for` and the grace take effect at the next whole-minute evaluation."""
     return -(-seconds // MINUTE) * MINUTE
 
 
@@ -313,7 +320,7 @@ def unit_tests(spec: Spec) -> list[dict[str, Any]]:
     if not all_watches and not slo_watches:
         return []
     grace = _minutes(spec.absent_grace)
-    gone = max(10 * MINUTE, grace + MINUTE)  # LOSING's `up offset grace` exists by then
+    gone = max(10 * MINUTE, grace + MINUTE)  # LOSING has been scraped for the grace by then
     by_name: dict[str, list[Watch]] = {}
     for watch in [*all_watches, *slo_watches]:
         by_name.setdefault(watch.alertname, []).append(watch)
@@ -327,15 +334,17 @@ def unit_tests(spec: Spec) -> list[dict[str, Any]]:
         checks.append(_check(spec, alertname, fires - MINUTE, []))
         checks.append(_check(spec, alertname, fires,
                              [_expected(spec, w, LOSING) for w in per_target]))
-        after_grace = gone + grace + waited
+        # A target's grace ends at the first evaluation after `absent_grace` (Prometheus 3)
+        # or the one after that (2.x, whose ranges include their left end).
+        after_grace = gone + grace + MINUTE + waited
         checks.append(_check(spec, alertname, after_grace,
                              [_expected(spec, w, i) for w in per_target for i in (LOSING, NEW)]))
     quiet = [s for s in spec.signals.values()
              if s.thresholds and (s.optional or not s.enabled)
              and f"{alert_name(s.name)}Absent" not in by_name]
-    end = gone + grace + longest
+    end = gone + grace + MINUTE + longest
     checks += [_check(spec, f"{alert_name(s.name)}Absent", end, []) for s in quiet]
-    samples = int((gone + grace + longest) // MINUTE) + 2
+    samples = int(end // MINUTE) + 2
     tests = [{
         "name": "absent data: one instance loses its series, a new target has its grace",
         "interval": "1m",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -95,7 +96,8 @@ def test_absent_for_defaults_and_overrides_and_optional_signals_get_no_rule(writ
     assert rules[("CpuUsageAbsent", "vigil_host_cpu_seconds_total")]["for"] == "2m"
     assert rules[("DiskUsageAbsent", "vigil_host_filesystem_used_ratio")]["for"] == "20m"
     assert rules[("LatencySliAbsent", "")]["for"] == "30m"
-    assert "offset 3m" in rules[("CpuUsageAbsent", "vigil_host_cpu_seconds_total")]["expr"]
+    assert "[6m]) > count_over_time(" in rules[("CpuUsageAbsent",
+                                                 "vigil_host_cpu_seconds_total")]["expr"]
     assert not [name for name, _ in rules if name == "MemoryUsageAbsent"]
     assert {r["labels"]["category"] for r in rules.values()} == {"monitoring"}
 
@@ -144,7 +146,9 @@ def test_generated_tests_pass_and_fail_when_the_rules_lose_the_grace_or_the_wait
     assert result.returncode == 0, result.stdout + result.stderr
     rules = out / "alert_rules/vigil.rules.yml"
     original = rules.read_text()
-    for broken in (original.replace(" offset 2m", " offset 0s"),  # no grace for new targets
+    no_grace = re.sub(r" and count_over_time\(up\{[^}]*\}\[4m\]\) > "
+                      r"count_over_time\(up\{[^}]*\}\[2m\]\)", "", original)
+    for broken in (no_grace,  # no grace for new targets
                    original.replace("    for: 10m\n", "    for: 1m\n"),  # fires too early
                    original.replace("unless on (instance)", "unless on ()")):  # not per target
         assert broken != original
