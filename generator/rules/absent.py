@@ -52,7 +52,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from generator import links, promql, templating, units
-from generator.model import Severity, Spec
+from generator.model import Severity, Slo, Spec
 from generator.rules.signals import alert_name
 from generator.rules.slo import BASE_WINDOW, series_matchers
 
@@ -123,7 +123,7 @@ def watches(spec: Spec) -> list[Watch]:
     return result
 
 
-def _sli_exprs(slo: Any) -> list[str]:
+def _sli_exprs(slo: Slo) -> list[str]:
     return [e for e in (slo.total_expr, slo.error_expr, slo.good_expr) if e]
 
 
@@ -161,7 +161,7 @@ def _pinned_instances(clause: promql.Clause) -> str:
     return "|".join(promql.regex_literal(i) for i in dict.fromkeys(pinned) if i is not None)
 
 
-def slo_expr(spec: Spec, slo: Any) -> str:
+def slo_expr(spec: Spec, slo: Slo) -> str:
     """The SLO's recorded rates are missing while its exporter's targets are up."""
     total = f"vigil_slo:total:rate5m{series_matchers(spec, slo)}"
     expr = f"absent({total}) and on () count({targets(spec, slo.exporter)}) > 0"
@@ -220,7 +220,7 @@ def _rule(spec: Spec, watch: Watch, expr: str) -> dict[str, Any]:
     return rule
 
 
-def slo_watch(slo: Any) -> Watch:
+def slo_watch(slo: Slo) -> Watch:
     """The SLO's recorded-series rule, as a Watch without a clause."""
     return Watch(_slo_alertname(slo.name), ("slo", slo.name), slo.title, slo.exporter, (),
                  slo.absent_for, slo.team, "slo", None)

@@ -192,3 +192,16 @@ def test_an_slo_whose_good_selector_matches_nothing_alerts(write_spec, tmp_path)
                                          "severity": "warning", "priority": "P2",
                                          "team": "operations", "category": "monitoring"}
     assert per_target.metric == 'vigil_http_request_duration_seconds_bucket{le="2.0",route="/chekout"}'
+
+
+def test_an_expression_pinned_to_an_instance_expects_its_metric_there_only(write_spec):
+    def change(data):
+        data["signals"]["primary_connections"] = {
+            "expr": 'max(vigil_pg_connections{instance="db-1:9733",$sel})', "unit": "count",
+            "exporter": "postgres", "warning": "100", "by": []}
+    spec = load_spec(write_spec(change))
+    watch = next(w for w in absent.watches(spec) if w.owner == ("signal", "primary_connections"))
+    expr = absent.watch_expr(spec, watch)
+    assert expr.count('up{instance=~"db-1:9733",job="vigil-postgres"') == 3
+    assert expr.endswith('unless on (instance) (vigil_pg_connections{instance="db-1:9733",'
+                         'job="vigil-postgres",environment="production"})')
