@@ -84,7 +84,8 @@ class ExporterProcess:
             cwd=ROOT, env=full_env, stdout=subprocess.DEVNULL, stderr=self._stderr,
         )
 
-    def wait_healthy(self, timeout: float = 15) -> None:
+    def wait_healthy(self, timeout: float = 30) -> None:
+        # Generous: on a loaded 2-core host the interpreter alone can take seconds to start.
         def healthy() -> bool:
             if self.proc.poll() is not None:
                 raise AssertionError(f"exporter exited {self.proc.returncode}:\n{self.log()}")
