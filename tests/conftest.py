@@ -49,6 +49,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.timeout(CHECK_TIMEOUT))
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Refuse to run when pytest-xdist would split a group without a word.
+
+    pytest-xdist (3.8) passes a test's group to the scheduler as an ``@group`` suffix
+    of its node id; on pytest 9.2 the suffix no longer sticks (pytest-xdist#1386), and
+    every shared stack would then start once per worker.
+    """
+    if not getattr(session.config.option, "loadgroup", False):
+        return
+    lost = [item.nodeid for item in session.items
+            if item.get_closest_marker("xdist_group") and "@" not in item.nodeid]
+    if lost:
+        raise pytest.UsageError(f"pytest-xdist does not see the group of {lost[0]} and "
+                                f"{len(lost) - 1} more tests (pytest-xdist#1386): use a pytest "
+                                "that pyproject.toml allows, or TEST_WORKERS=0")
+
+
 @pytest.fixture(scope="session")
 def vigil_check() -> subprocess.CompletedProcess[str]:
     """`vigil check` on the repository, run once: the verdict every test that needs it reads.
