@@ -108,7 +108,11 @@ class ExporterProcess:
         return processes.stop(self.proc)
 
     def __enter__(self) -> ExporterProcess:
-        self.wait_healthy()
+        try:
+            self.wait_healthy()
+        except BaseException:
+            self.__exit__()  # an exporter that never became healthy must not outlive the test
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
