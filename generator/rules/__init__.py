@@ -9,6 +9,9 @@ from generator.model import Spec
 from generator.rules import absent, escalation, signals, slo, unit_tests
 
 RULES_FILE = "alert_rules/vigil.rules.yml"
+# The baseline tests' own copy of the groups they check (see unit_tests.rule_groups_for);
+# outside Prometheus's `alert_rules/*.rules.yml` glob, so nothing loads it twice.
+BASELINE_RULES_FILE = "alert_rules/tests/baseline.rules.yml"
 
 
 def rule_groups(spec: Spec) -> list[dict[str, Any]]:
@@ -16,9 +19,10 @@ def rule_groups(spec: Spec) -> list[dict[str, Any]]:
     return signal_groups + slo.groups(spec) + absent.groups(spec) + escalation.groups(spec)
 
 
-def _test_file(spec: Spec, tests: list[dict[str, Any]], evaluation_interval: str) -> str:
+def _test_file(spec: Spec, tests: list[dict[str, Any]], evaluation_interval: str,
+               rule_file: str = "../vigil.rules.yml") -> str:
     body = {
-        "rule_files": ["../vigil.rules.yml"],
+        "rule_files": [rule_file],
         "evaluation_interval": evaluation_interval,
         "tests": tests,
     }
@@ -57,6 +61,9 @@ def outputs(spec: Spec) -> dict[str, str]:
         "alert_rules/runbooks.md": runbooks(spec),
     }
     if baseline:
+        groups = unit_tests.rule_groups_for(baseline, rule_groups(spec))
+        files[BASELINE_RULES_FILE] = output.header(spec.source) + output.dump_yaml({"groups": groups})
         files["alert_rules/tests/baseline.test.yml"] = _test_file(
-            spec, baseline, units.format_duration(unit_tests.BASELINE_EVALUATION))
+            spec, baseline, units.format_duration(unit_tests.BASELINE_EVALUATION),
+            BASELINE_RULES_FILE.rsplit("/", 1)[1])
     return files
