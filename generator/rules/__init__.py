@@ -6,14 +6,14 @@ from typing import Any
 
 from generator import output, units
 from generator.model import Spec
-from generator.rules import escalation, signals, slo, unit_tests
+from generator.rules import escalation, monitoring, monitoring_tests, signals, slo, unit_tests
 
 RULES_FILE = "alert_rules/vigil.rules.yml"
 
 
 def rule_groups(spec: Spec) -> list[dict[str, Any]]:
     signal_groups, _ = signals.groups(spec)
-    return signal_groups + slo.groups(spec) + escalation.groups(spec)
+    return signal_groups + slo.groups(spec) + escalation.groups(spec) + monitoring.groups(spec)
 
 
 def _test_file(spec: Spec, tests: list[dict[str, Any]], evaluation_interval: str) -> str:
@@ -39,6 +39,7 @@ def runbooks(spec: Spec) -> str:
                      f"{objective.description}\n\nA burn-rate alert means the error budget is "
                      "being spent faster than the period allows: find what fails (error rate and "
                      "response time panels, recent deploys) and stop the bleeding first.\n")
+    lines.extend(monitoring.runbooks(spec))
     return "\n".join(lines)
 
 
@@ -49,6 +50,8 @@ def outputs(spec: Spec) -> dict[str, str]:
         "alert_rules/tests/signals.test.yml": _test_file(spec, regular, "1m"),
         "alert_rules/tests/slo.test.yml": _test_file(spec, unit_tests.slo_tests(spec), "5m"),
         "alert_rules/tests/escalation.test.yml": _test_file(spec, unit_tests.escalation_tests(spec),
+                                                            "1m"),
+        "alert_rules/tests/monitoring.test.yml": _test_file(spec, monitoring_tests.tests(spec),
                                                             "1m"),
         "alert_rules/runbooks.md": runbooks(spec),
     }
