@@ -96,8 +96,8 @@ def exporter_jobs(spec: Spec) -> list[str]:
 
 def scrape_jobs(spec: Spec) -> list[str]:
     """Every job of the generated prometheus.yml: the exporters', Prometheus', Alertmanager's."""
-    return exporter_jobs(spec) + [spec.monitoring.jobs["prometheus"],
-                                  spec.monitoring.jobs["alertmanager"]]
+    return [*exporter_jobs(spec), spec.monitoring.jobs["prometheus"],
+            spec.monitoring.jobs["alertmanager"]]
 
 
 def _targets(spec: Spec) -> list[MonitoringAlert]:
