@@ -225,6 +225,8 @@ class _Builder:
         def severity(path: str, given: Any, preferred: str, fallback: str) -> str:
             if given in (None, INVALID):
                 return preferred if preferred in severities else fallback
+            if given in self._declared_severities() and given not in severities:
+                return fallback  # that severity is broken and already reported
             if given not in severities:
                 self.problem(path, f"unknown severity {given!r}; expected one of: "
                              f"{', '.join(severities)}")
@@ -241,7 +243,9 @@ class _Builder:
             info = None
         else:
             info = severity("monitoring.info_inhibitor", inhibitor, "", ordered[-1])
-            if info == ordered[0]:
+            if info not in severities:
+                info = None
+            elif info == ordered[0]:
                 self.problem("monitoring.info_inhibitor", f"{info!r} is the most severe "
                              "severity: nothing could ever let its alerts through")
         own_jobs, own_targets = {}, {}

@@ -473,10 +473,10 @@ def _info_inhibitor(spec: Spec) -> list[MonitoringAlert]:
         f"count by ({deployment}) (ALERTS{{severity={promql.quote(info)}{extra}}})"
         f" unless on ({deployment}) count by ({deployment}) (ALERTS{{alertstate=\"firing\","
         f"severity=~{stronger_re}{extra}}})",
-        f"{info} alerts are held back",
-        f"Alerts of severity {info} fire and nothing more severe does: Alertmanager holds "
-        f"them back (they stay on the dashboards) until a more severe alert gives them "
-        "context.",
+        "Alerts of the least severe kind are held back",
+        "Alerts of the spec's monitoring.info_inhibitor severity fire and nothing more "
+        "severe does: Alertmanager holds them back (they stay on the dashboards) until a "
+        "more severe alert gives them context.",
         "Nothing to do: this alert only inhibits, and is routed to no one.",
         NO_SEVERITY, fired=({},), category=False)]
 
