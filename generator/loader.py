@@ -22,7 +22,9 @@ from generator.model import (
     BurnWindow,
     EmailSettings,
     EscalationStep,
+    Heartbeat,
     MaintenanceWindow,
+    Monitoring,
     Receiver,
     Secret,
     Severity,
@@ -192,6 +194,8 @@ class _Builder:
             e: tuple(_valid_list(targets_in.get(e))) or (f"localhost:{DEFAULT_PORTS[e]}",)
             for e in catalogue.EXPORTERS
         }
+        alertmanagers = tuple(_valid_list(self.data.get("alertmanager"))) or ("localhost:9093",)
+        monitoring = self._monitoring(severities, jobs, alertmanagers)
         return Spec(
             source=self.source,
             name=self.get("name"),
@@ -200,7 +204,7 @@ class _Builder:
             selectors=_valid(self.data.get("selectors") or {}),
             jobs=jobs,
             targets=targets,
-            alertmanagers=tuple(_valid_list(self.data.get("alertmanager"))) or ("localhost:9093",),
+            alertmanagers=alertmanagers,
             duplicate_suppression=self.get("duplicate_suppression"),
             severities=severities,
             receivers=receivers,
@@ -210,9 +214,68 @@ class _Builder:
             maintenance=windows,
             signals=signals,
             slos=slos,
+            monitoring=monitoring,
             reliability=_valid(self.data.get("reliability") or {}),
             absent_grace=_valid(self.data.get("defaults") or {}).get("absent_grace",
                                                                      DEFAULT_ABSENT_GRACE),
+        )
+
+    # Monitoring the monitoring ------------------------------------------------------
+    def _monitoring(self, severities: dict[str, Severity], jobs: dict[str, str],
+                    alertmanagers: tuple[str, ...]) -> Monitoring:
+        body = _valid(self.data.get("monitoring") or {})
+        ordered = list(severities) or ["critical"]
+
+        def severity(path: str, given: Any, preferred: str, fallback: str) -> str:
+            if given in (None, INVALID):
+                return preferred if preferred in severities else fallback
+            if given in self._declared_severities() and given not in severities:
+                return fallback  # that severity is broken and already reported
+            if given not in severities:
+                self.problem(path, f"unknown severity {given!r}; expected one of: "
+                             f"{', '.join(severities)}")
+                return fallback
+            return str(given)
+
+        down = _valid(body.get("target_down") or {})
+        heartbeat = _valid(body.get("heartbeat") or {})
+        token = heartbeat.get("token")
+        inhibitor = body.get("info_inhibitor")
+        if inhibitor in (None, INVALID):
+            info: str | None = "info" if "info" in severities else None
+        elif inhibitor == "none":
+            info = None
+        else:
+            info = severity("monitoring.info_inhibitor", inhibitor, "", ordered[-1])
+            if info not in severities:
+                info = None
+            elif info == ordered[0]:
+                self.problem("monitoring.info_inhibitor", f"{info!r} is the most severe "
+                             "severity: nothing could ever let its alerts through")
+        own_jobs, own_targets = {}, {}
+        for what, default_job, default_targets in (("prometheus", "prometheus", ("localhost:9090",)),
+                                                   ("alertmanager", "alertmanager", alertmanagers)):
+            section = _valid(body.get(what) or {})
+            own_jobs[what] = section.get("job") or default_job
+            own_targets[what] = tuple(_valid_list(section.get("targets"))) or default_targets
+            if own_jobs[what] in jobs.values():
+                self.problem(join(join("monitoring", what), "job"),
+                             f"job {own_jobs[what]!r} is also an exporter's; Prometheus needs a "
+                             "distinct name per scrape job")
+        defaults = _valid(self.data.get("defaults") or {})
+        return Monitoring(
+            heartbeat=Heartbeat(url=heartbeat.get("url"),
+                                token=_secret(token) if isinstance(token, dict) else None,
+                                repeat_interval=heartbeat.get("repeat_interval") or 60.0),
+            severity=severity("monitoring.severity", body.get("severity"), "warning", ordered[-1]),
+            target_down_severity=severity("monitoring.target_down.severity", down.get("severity"),
+                                          "critical", ordered[0]),
+            target_down_for=down.get("for", defaults.get("for", 300.0)),
+            for_=body.get("for", 600.0),
+            team=body.get("team") or defaults.get("team") or "operations",
+            info_severity=info,
+            jobs=own_jobs,
+            targets=own_targets,
         )
 
     # Receivers and routing --------------------------------------------------------

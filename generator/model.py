@@ -122,6 +122,30 @@ class Slo:
 
 
 @dataclass(frozen=True)
+class Heartbeat:
+    """Where the always-firing Watchdog is delivered: an outside service pages when it stops."""
+
+    url: str | None  # None: the Watchdog still fires, but nothing outside hears it
+    token: Secret | None
+    repeat_interval: float
+
+
+@dataclass(frozen=True)
+class Monitoring:
+    """Alerts about the monitoring itself (generator/rules/monitoring.py)."""
+
+    heartbeat: Heartbeat
+    severity: str  # of every monitoring alert but target down
+    target_down_severity: str
+    target_down_for: float
+    for_: float  # of the other monitoring alerts
+    team: str
+    info_severity: str | None  # kept out of notifications by the InfoInhibitor; None: off
+    jobs: dict[str, str]  # "prometheus" / "alertmanager" → their scrape job
+    targets: dict[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
 class Spec:
     source: Path
     name: str
@@ -140,6 +164,7 @@ class Spec:
     maintenance: tuple[MaintenanceWindow, ...]
     signals: dict[str, Signal]
     slos: dict[str, Slo]
+    monitoring: Monitoring
     reliability: dict[str, float] = field(default_factory=dict)
     absent_grace: float = 300.0  # seconds a new target has before its series count as absent
 

@@ -225,6 +225,51 @@ MAINTENANCE_WINDOW = Obj(
     required=("days", "start", "end"),
 )
 
+_SELF_JOB = {what: Obj(
+    {"job": Str(f"Scrape job of {what} itself.", min_length=1),
+     "targets": ListOf(Str(pattern=r"\S+:\d+", pattern_hint="host:port"),
+                       f"Addresses {what} serves its own /metrics on." + (
+                           " Defaults to `alertmanager`." if what == "alertmanager" else
+                           " Defaults to localhost:9090."))},
+    f"Prometheus scrapes {what} itself, for the alerts about it.")
+    for what in ("prometheus", "alertmanager")}
+
+MONITORING = Obj(
+    {
+        "heartbeat": Obj(
+            {
+                "url": Str("Heartbeat (dead man's switch) endpoint that the always-firing "
+                           "Watchdog is posted to, e.g. a Healthchecks.io or Dead Man's Snitch "
+                           "URL: when the posts stop, that service pages.",
+                           pattern=r"https?://\S+", pattern_hint="an http(s) URL"),
+                "token": SECRET,
+                "repeat_interval": _duration("How often the Watchdog is posted again; keep it "
+                                             "well under the heartbeat service's grace time.",
+                                             maximum=MAX_WAIT),
+            },
+            "The dead man's switch: the Watchdog's dedicated receiver.",
+        ),
+        "severity": Str("Severity of the monitoring alerts (a key of `severities`); "
+                        "default warning."),
+        "target_down": Obj(
+            {"severity": Str("Severity of a scrape target down; default critical."),
+             "for": _duration("How long a target must be down.", positive=False,
+                              maximum=MAX_WAIT)},
+            "An exporter, Prometheus or Alertmanager that Prometheus cannot scrape.",
+        ),
+        "for": _duration("`for` of the other monitoring alerts.", positive=False,
+                         maximum=MAX_WAIT),
+        "team": Str("Team label of the monitoring alerts; default `defaults.team`.",
+                    min_length=1),
+        "info_inhibitor": Str("Severity whose alerts notify only while an alert of a more "
+                              "severe one fires in the same deployment (kube-prometheus's "
+                              "InfoInhibitor); default info when declared. `none` turns it off."),
+        **_SELF_JOB,
+    },
+    "Alerts about the monitoring itself: Watchdog, targets and scrapes, exporters' health, "
+    "Prometheus and Alertmanager.",
+)
+
 SPEC = Obj(
     {
         "$schema": Str("JSON Schema for editors."),
@@ -288,6 +333,7 @@ SPEC = Obj(
         "signals": MapOf(SIGNAL, "Signals with their thresholds; names from the catalogue, "
                                  "or custom ones with `expr` and `unit`."),
         "slos": MapOf(SLO, "Service level objectives."),
+        "monitoring": MONITORING,
         "reliability": Obj(
             {k: _duration(d, maximum=10 * MAX_SPAN) for k, d in (
                 ("mttr", "Mean time to recovery target."),

@@ -6,7 +6,7 @@ from typing import Any
 
 from generator import output, units
 from generator.model import Spec
-from generator.rules import absent, escalation, signals, slo, unit_tests
+from generator.rules import absent, escalation, monitoring, monitoring_tests, signals, slo, unit_tests
 
 RULES_FILE = "alert_rules/vigil.rules.yml"
 # The baseline tests' own copy of the groups they check (see unit_tests.rule_groups_for);
@@ -16,7 +16,8 @@ BASELINE_RULES_FILE = "alert_rules/tests/baseline.rules.yml"
 
 def rule_groups(spec: Spec) -> list[dict[str, Any]]:
     signal_groups, _ = signals.groups(spec)
-    return signal_groups + slo.groups(spec) + absent.groups(spec) + escalation.groups(spec)
+    return (signal_groups + slo.groups(spec) + absent.groups(spec) + escalation.groups(spec)
+            + monitoring.groups(spec))
 
 
 def _test_file(spec: Spec, tests: list[dict[str, Any]], evaluation_interval: str,
@@ -46,6 +47,7 @@ def runbooks(spec: Spec) -> str:
     if absent.groups(spec):
         lines.append(f"## {absent.RUNBOOK_ANCHOR.replace('_', '-')}\n\n**Absent data.** "
                      f"{absent.RUNBOOK}\n")
+    lines.extend(monitoring.runbooks(spec))
     return "\n".join(lines)
 
 
@@ -57,6 +59,8 @@ def outputs(spec: Spec) -> dict[str, str]:
         "alert_rules/tests/slo.test.yml": _test_file(spec, unit_tests.slo_tests(spec), "5m"),
         "alert_rules/tests/absent.test.yml": _test_file(spec, absent.unit_tests(spec), "1m"),
         "alert_rules/tests/escalation.test.yml": _test_file(spec, unit_tests.escalation_tests(spec),
+                                                            "1m"),
+        "alert_rules/tests/monitoring.test.yml": _test_file(spec, monitoring_tests.tests(spec),
                                                             "1m"),
         "alert_rules/runbooks.md": runbooks(spec),
     }

@@ -40,8 +40,8 @@ not have): its recorded total rate is absent, or, for a good/total SLI, the erro
 has failed yet, so only its metrics are watched per target. SLI metrics a signal of
 the same job already watches are not watched twice.
 
-Every alert carries `category: monitoring`, the severity named `warning` (or the
-mildest one), the owner's team, and the owner as `signal` or `slo`, with `metric`
+Every alert carries `category: monitoring`, the severity of the spec's `monitoring:` section (`warning`
+by default), the owner's team, and the owner as `signal` or `slo`, with `metric`
 naming what is missing.
 """
 
@@ -89,8 +89,8 @@ class Watch:
 
 
 def severity(spec: Spec) -> Severity:
-    """Missing data is a ticket, not a page: `warning`, else the mildest severity."""
-    return spec.severities.get("warning") or list(spec.severities.values())[-1]
+    """The spec's `monitoring.severity`, as for the other alerts about the monitoring."""
+    return spec.severities[spec.monitoring.severity]
 
 
 def _scope_labels(spec: Spec) -> list[str]:
