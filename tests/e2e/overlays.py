@@ -25,7 +25,7 @@ def timings_overlay(alertmanagers: list[str]) -> dict[str, Any]:
 
     A new target's grace before absent data counts is seconds too, so every signal's
     absent-data rule is judging by the time the tests run (its `absent_for` stays the
-    spec's 10m, except memory_usage's, whose metric tests/e2e/test_absent.py removes).
+    spec's 10m, except memory_usage's, whose metric tests/e2e/test_absent_live.py removes).
 
     Only signals whose value does not follow the clock get a `for` of seconds: the
     generated promtool tests of age signals (backup age) expect whole minutes, so

@@ -65,7 +65,7 @@ NO_DATA: dict[tuple[str, str], str] = {
 # -- the stack ------------------------------------------------------------------------
 
 # Panels and rules that fail on purpose: the rule-failure alert needs one
-# (tests/e2e/test_monitoring.py).
+# (tests/e2e/test_monitoring_live.py).
 FAILING_RULES = {f"vigil:{overlays.FAILING_SIGNAL}"}
 FAILING_PANELS = {("infrastructure", overlays.FAILING_TITLE)}
 
