@@ -6,14 +6,14 @@ from typing import Any
 
 from generator import output, units
 from generator.model import Spec
-from generator.rules import escalation, signals, slo, unit_tests
+from generator.rules import escalation, reliability, signals, slo, unit_tests
 
 RULES_FILE = "alert_rules/vigil.rules.yml"
 
 
 def rule_groups(spec: Spec) -> list[dict[str, Any]]:
     signal_groups, _ = signals.groups(spec)
-    return signal_groups + slo.groups(spec) + escalation.groups(spec)
+    return signal_groups + slo.groups(spec) + escalation.groups(spec) + reliability.groups(spec)
 
 
 def _test_file(spec: Spec, tests: list[dict[str, Any]], evaluation_interval: str) -> str:
@@ -39,6 +39,7 @@ def runbooks(spec: Spec) -> str:
                      f"{objective.description}\n\nA burn-rate alert means the error budget is "
                      "being spent faster than the period allows: find what fails (error rate and "
                      "response time panels, recent deploys) and stop the bleeding first.\n")
+    lines.extend(reliability.runbook_sections(spec))
     return "\n".join(lines)
 
 
@@ -52,6 +53,9 @@ def outputs(spec: Spec) -> dict[str, str]:
                                                             "1m"),
         "alert_rules/runbooks.md": runbooks(spec),
     }
+    reliability_tests = reliability.unit_tests(spec)
+    if reliability_tests:
+        files["alert_rules/tests/reliability.test.yml"] = _test_file(spec, reliability_tests, "1m")
     if baseline:
         files["alert_rules/tests/baseline.test.yml"] = _test_file(
             spec, baseline, units.format_duration(unit_tests.BASELINE_EVALUATION))
