@@ -77,9 +77,9 @@ def _histogram(name: str, doc: str, rows: list[tuple[Any, ...]]) -> HistogramMet
     return family
 
 
-def store_families(conn: psycopg.Connection[Any], suppression: float) -> list[Metric]:
+def store_families(conn: psycopg.Connection[Any], settle: float) -> list[Metric]:
     """Every incident family from one snapshot of the store."""
-    data = totals(conn, suppression)
+    data = totals(conn, settle)
     opened = CounterMetricFamily(f"{PREFIX}_opened", "Incidents opened.",
                                  labels=["severity", "priority", "team"])
     for severity, priority, team, count in data["opened"]:
@@ -143,7 +143,7 @@ def queue_families(writer: Writer, intake: Intake) -> list[Metric]:
 
 
 def store_collector(connect: Callable[[], psycopg.Connection[Any]],
-                    suppression: float) -> Callable[[], list[Metric]]:
+                    settle: float) -> Callable[[], list[Metric]]:
     """A PeriodicTask function holding its own (read-only) connection."""
     held: list[psycopg.Connection[Any]] = []
 
@@ -152,7 +152,7 @@ def store_collector(connect: Callable[[], psycopg.Connection[Any]],
             held[:] = [connect()]
             held[0].autocommit = True
         try:
-            return store_families(held[0], suppression)
+            return store_families(held[0], settle)
         except psycopg.Error:
             held[0].close()
             held.clear()

@@ -23,6 +23,15 @@ class Policy:
     severities: dict[str, Targets]
     suppression: float  # a resolved incident that fires again within this continues
 
+    @property
+    def settle(self) -> float:
+        """Seconds after its resolution when an incident can no longer be continued.
+
+        A flap starts within one suppression interval of the resolution, and its
+        notification arrives within one more (Alertmanager's group interval).
+        """
+        return 2 * self.suppression
+
     @classmethod
     def from_spec(cls, path: Path) -> Policy:
         """Raises generator.loader.SpecError for a spec that does not load."""

@@ -126,7 +126,7 @@ def build(policy: Policy, connect: Callable[[], psycopg.Connection[Any]], web_co
           dsn_for_logs: str = "") -> Recorder:
     writer = Writer(connect, policy, capacity=capacity, spool=spool, dsn_for_logs=dsn_for_logs)
     intake = Intake()
-    task = PeriodicTask("store", store_collector(connect, policy.suppression), interval=interval,
+    task = PeriodicTask("store", store_collector(connect, policy.settle), interval=interval,
                         timeout=min(10.0, interval), keep_stale=True)
     exporter = Exporter(PREFIX, sources=[Source("queue", lambda: queue_families(writer, intake),
                                                 self_metrics=False)], tasks=[task])

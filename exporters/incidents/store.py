@@ -13,8 +13,9 @@ event's fingerprint:
 - resolved: the open incident is resolved at the alert's `endsAt`; a resolution of
   an alert never seen firing (the recorder was down) records the whole incident.
 
-An incident is *settled* once its resolution is older than the suppression
-interval: it can no longer be continued, so only settled incidents enter the
+An incident is *settled* once its resolution is older than twice the suppression
+interval (``Policy.settle``: a flap starts within one interval, and Alertmanager
+delivers it within one more): it can no longer be continued, so only settled incidents enter the
 time-to-resolve histogram. That keeps every exported counter monotonic, which is
 what `increase()` in the MTTR rules needs.
 
@@ -114,7 +115,7 @@ class Store:
             if starts <= resolved:
                 return  # a late copy of what the store already has
             suppression = self.policy.suppression
-            if starts - resolved <= suppression and time.time() - resolved <= suppression:
+            if starts - resolved <= suppression and time.time() - resolved <= self.policy.settle:
                 self._continue(latest["id"], event)  # a flap, and the incident is not settled
                 return
         self._open(event)
@@ -204,7 +205,7 @@ def _bucket_columns(expr: str) -> str:
     return ", ".join(f"count(*) FILTER (WHERE {expr} <= {float(b)!r})" for b in BUCKETS)
 
 
-def totals(conn: psycopg.Connection[Any], suppression: float) -> dict[str, list[tuple[Any, ...]]]:
+def totals(conn: psycopg.Connection[Any], settle: float) -> dict[str, list[tuple[Any, ...]]]:
     """Every aggregate the metrics need, read in one repeatable snapshot."""
     resolve = "extract(epoch FROM resolved_at - started_at)"
     ack = "extract(epoch FROM acknowledged_at - started_at)"
@@ -214,7 +215,7 @@ def totals(conn: psycopg.Connection[Any], suppression: float) -> dict[str, list[
                 "WHERE resolved_at IS NULL GROUP BY 1, 2, 3",
         "resolve": f"SELECT severity, priority, {_bucket_columns(resolve)}, count(*), "
                    f"coalesce(sum({resolve}), 0) FROM {T} WHERE resolved_at IS NOT NULL "
-                   f"AND resolved_at <= now() - make_interval(secs => {float(suppression)!r}) "
+                   f"AND resolved_at <= now() - make_interval(secs => {float(settle)!r}) "
                    "GROUP BY 1, 2",
         "ack": f"SELECT severity, priority, {_bucket_columns(ack)}, count(*), "
                f"coalesce(sum({ack}), 0) FROM {T} WHERE acknowledged_at IS NOT NULL "

@@ -71,12 +71,12 @@ def database(cluster: PgCluster) -> Database:
 
 @contextlib.contextmanager
 def running_recorder(connect: Callable[[], psycopg.Connection[Any]], policy: Policy = POLICY,
-                     web_config: WebConfig | None = None, **kwargs: Any
+                     web_config: WebConfig | None = None, port: int = 0, **kwargs: Any
                      ) -> Iterator[tuple[Recorder, MetricsServer]]:
     web = web_config or WebConfig()
     recorder = build(policy, connect, web, interval=1.0, **kwargs)
     recorder.writer.backoff_max = 1.0
-    server = MetricsServer(recorder.exporter.registry, "127.0.0.1", 0, web,
+    server = MetricsServer(recorder.exporter.registry, "127.0.0.1", port, web,
                            routes=recorder.routes)
     recorder.start()
     server.start()

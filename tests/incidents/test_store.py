@@ -63,7 +63,7 @@ def test_firing_again_after_the_interval_is_a_new_incident(store: Store) -> None
 
 def test_a_settled_incident_is_not_reopened_by_a_late_flap(store: Store) -> None:
     """A flap delivered after the interval (the store was down) must not move counters back."""
-    start = time.time() - 3 * POLICY.suppression
+    start = time.time() - 3 * POLICY.settle
     send(store, alert(LABELS, start, start + 10))
     send(store, alert(LABELS, start + 20))  # a flap by its times, but long settled
     assert [i["resolved_at"] is None for i in store.incidents()] == [True, False]
@@ -141,7 +141,7 @@ def test_metrics_are_read_from_the_store(store: Store) -> None:
     send(store, alert({**LABELS, "instance": "c"}, now - 100, now - 50))  # not settled yet
     send(store, alert({**LABELS, "instance": "d", "severity": "warning", "team": "db"}, now - 60))
     store.acknowledge(store.incidents()[0]["id"], "alice", now - 30)
-    got = _samples(store_families(store.conn, POLICY.suppression))
+    got = _samples(store_families(store.conn, POLICY.settle))
     crit = (("priority", "P0"), ("severity", "critical"))
     assert got[("vigil_incidents_opened_total", (*crit, ("team", "operations")))] == 3
     assert got[("vigil_incidents_open", (("priority", "P2"), ("severity", "warning"),
