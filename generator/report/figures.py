@@ -46,6 +46,13 @@ def _pair(prom: Prometheus, expr: str, end: float, period: float) -> tuple[float
     return prom.value(expr, end), prom.value(expr, end - period)
 
 
+def _or_none(errors: str, total: str) -> str:
+    """Errors, or 0 when there were none but there was traffic: a period without a single
+    5xx has no 5xx series at all, and that is 100 %, not "no data"; without traffic
+    (no total either) it stays no data."""
+    return f"(({errors}) or on() (0 * ({total})))"
+
+
 def _budget_left(sli: float | None, objective: float) -> float | None:
     """Share of the period's error budget not spent (negative when overspent)."""
     return None if sli is None else 1 - (1 - sli) / (1 - objective)
@@ -59,7 +66,7 @@ def slo_figures(spec: Spec, prom: Prometheus, end: float, period: float) -> list
         matchers = spec.matchers(slo.exporter)
         total = promql.render(slo.total_expr, matchers, window)
         if slo.error_expr:
-            bad = f"({promql.render(slo.error_expr, matchers, window)}) / ({total})"
+            bad = f"{_or_none(promql.render(slo.error_expr, matchers, window), total)} / ({total})"
         else:
             bad = f"1 - ({promql.render(slo.good_expr or '', matchers, window)}) / ({total})"
         sli = f"1 - ({bad})"
@@ -107,8 +114,9 @@ def performance(spec: Spec, prom: Prometheus, end: float, period: float) -> Sect
         section.figures.append(Figure(f"API response time P{round(quantile * 100)}", "seconds",
                                       now, before))
     if "error_rate" in spec.signals:
-        expr = (f'sum(rate(vigil_http_requests_total{{status_class="5xx",{matchers}}}[{window}]))'
-                f" / sum(rate(vigil_http_requests_total{{{matchers}}}[{window}]))")
+        total = f"sum(rate(vigil_http_requests_total{{{matchers}}}[{window}]))"
+        errors = f'sum(rate(vigil_http_requests_total{{status_class="5xx",{matchers}}}[{window}]))'
+        expr = f"{_or_none(errors, total)} / {total}"
         now, before = _pair(prom, expr, end, period)
         threshold = spec.signals["error_rate"].thresholds
         section.figures.append(Figure("Error rate", "ratio", now, before,
@@ -116,6 +124,9 @@ def performance(spec: Spec, prom: Prometheus, end: float, period: float) -> Sect
     now, before = _pair(prom, f"sum(rate(vigil_http_requests_total{{{matchers}}}[{window}]))",
                         end, period)
     section.figures.append(Figure("Throughput", "per_second", now, before, better="higher"))
+    now, before = _pair(prom, f"sum(increase(vigil_http_requests_total{{{matchers}}}[{window}]))",
+                        end, period)
+    section.figures.append(Figure("Requests served", "count", now, before, better="higher"))
     for figure in (_signal(spec, prom, "query_time", "Database query time", end, period),):
         if figure:
             section.figures.append(figure)
