@@ -12,6 +12,8 @@ do not, and each reason is written here rather than scattered through the lint c
   They keep the spec's selector labels, which the dashboards still match.
 - `vigil:<signal>:baseline` is recorded from the signal's recorded series, which carry
   the selector labels only.
+- `vigil:mttr:seconds`, `vigil:mtbf:seconds` and `vigil:incidents:*` are recorded from
+  the incident recorder over every incident of the service (reliability rules).
 - Counted-events signals (`5/h`, `any`) draw their count over the threshold's own
   window, not `$__rate_interval`: the threshold is a count per that window, so the
   panel must show the number the alert compares with it. That count is the counter's
@@ -50,6 +52,8 @@ _WITHOUT_JOB_INSTANCE: tuple[tuple[str, str], ...] = (
      "recorded SLO series are aggregated over every instance of the service"),
     (r"vigil:[a-z0-9_]+:baseline",
      "recorded signal baselines carry the spec's selector labels only"),
+    (r"vigil:(mttr|mtbf):seconds|vigil:incidents:[a-z_]+",
+     "MTTR, MTBF and target breaches are recorded over every incident of the service"),
 )
 
 

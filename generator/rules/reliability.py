@@ -12,7 +12,8 @@ with `reliability.mttr` (above: `MttrAboveTarget`) and `reliability.mtbf` (below
 MTBF is unbounded then, MTTR undefined.
 
 Time since the last incident is recorded per severity as
-`vigil:incidents:time_since_last:seconds`.
+`vigil:incidents:time_since_last:seconds`, and the breaches of response and resolution
+targets per priority as `vigil:incidents:{response,resolution}_target_breaches`.
 
 Failures are the incidents of `reliability.severities` (default: the P0 and P1
 severities): a warning is not an outage, and counting every info alert as a failure
@@ -32,6 +33,9 @@ from generator.rules.humanize import humanize_value, value_template
 RECORDED = {"mttr": "vigil:mttr:seconds", "mtbf": "vigil:mtbf:seconds"}
 ALERTS = {"mttr": "MttrAboveTarget", "mtbf": "MtbfBelowTarget"}
 SINCE_LAST = "vigil:incidents:time_since_last:seconds"
+# Target breaches by priority, summed over the recorder's series: exact counts from its
+# store, which the overview subtracts over its time range.
+BREACHES = {kind: f"vigil:incidents:{kind}_target_breaches" for kind in ("response", "resolution")}
 FOR = 600.0
 
 
@@ -95,6 +99,11 @@ def groups(spec: Spec) -> list[dict[str, Any]]:
                   "expr": f"time() - max by (severity) "
                           f"(vigil_incidents_last_opened_timestamp_seconds{{{sel}}})",
                   "labels": dict(sorted(spec.selectors.items()))})
+    for kind, record in BREACHES.items():
+        rules.append({"record": record,
+                      "expr": f"sum by (priority) "
+                              f"(vigil_incidents_{kind}_target_breaches_total{{{sel}}})",
+                      "labels": dict(sorted(spec.selectors.items()))})
     window = units.format_duration(spec.reliability_window)
     matchers = promql.matchers([*sorted(spec.selectors.items()), ("window", window)])
     for key in keys:
