@@ -7,9 +7,9 @@ handled) instead of PromQL's `rate`. The HTML is rendered by headless Chromium (
 screenshot, and the DOM Chromium built), the PDF by pdftoppm and pdftotext; mail goes
 to a local SMTP server (aiosmtpd).
 
-Left behind on the shared stack: one resolved incident, `ReportProbe`, posted through
-the stack's Alertmanager so the report has a finished incident to measure (resolved
-within seconds; no other test counts incidents).
+Left behind on the shared stack: one resolved incident, `ReportProbe`
+(:func:`tests.e2e.harness.record_probe_incident`), so the report has a finished
+incident to measure; no test counts the stack's incidents exactly.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from email.message import Message
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 import requests
 import yaml
@@ -35,39 +34,15 @@ from PIL import Image
 from generator.cli import main
 from generator.report.build import NO_DATA
 from generator.report.html import SECTION_ORDER
-from tests.e2e.harness import E2E
+from tests.e2e.harness import E2E, PROBE_SECONDS, incident_rows, record_probe_incident
 from tests.e2e.processes import free_port
-from tests.exporters.postgres.helpers import wait_for
 
 DAY = 86400.0
-PROBE = {"alertname": "ReportProbe", "severity": "critical", "priority": "P0",
-         "team": "operations", "environment": "demo", "instance": "report-probe"}
-
-
-def _iso(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, UTC).isoformat()
-
-
-def _post(e2e: E2E, starts: float, ends: float) -> None:
-    requests.post(f"{e2e.stack.alertmanager_url}/api/v2/alerts", timeout=5, json=[{
-        "labels": PROBE, "annotations": {"summary": "a probe incident for the report"},
-        "startsAt": _iso(starts), "endsAt": _iso(ends)}]).raise_for_status()
-
-
-def _store(e2e: E2E, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    with psycopg.connect(e2e.stack.incidents_dsn, autocommit=True) as conn:
-        return list(conn.execute(sql, params).fetchall())
 
 
 @pytest.fixture(scope="module")
 def made(e2e: E2E, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    start = time.time() - 95
-    _post(e2e, start, time.time() + 3600)
-    time.sleep(2)
-    _post(e2e, start, start + 90)
-    wait_for(lambda: _store(e2e, "SELECT 1 FROM vigil_incidents.incidents WHERE alertname = "
-                                 "'ReportProbe' AND resolved_at IS NOT NULL"), 60,
-             interval=0.5, message="the probe incident was not recorded as resolved")
+    e2e.inject("probe incident", lambda: record_probe_incident(e2e))
     out = tmp_path_factory.mktemp("report")
     end = time.time()
     args = ["report", "--spec", str(e2e.stack.spec_path), "--period", "1d",
@@ -104,16 +79,16 @@ def test_the_incident_figures_match_the_store(e2e: E2E, made: dict[str, Any]) ->
     end = made["end"]
     since = datetime.fromtimestamp(end - DAY, UTC)
     until = datetime.fromtimestamp(end, UTC)
-    (opened,), = _store(e2e, "SELECT count(*) FROM vigil_incidents.incidents "
+    (opened,), = incident_rows(e2e, "SELECT count(*) FROM vigil_incidents.incidents "
                              "WHERE started_at BETWEEN %s AND %s", (since, until))
     assert opened >= 1
     assert _number(_cell(made["html"], "Incidents opened")) == opened
     failures = list(e2e.stack.spec.failure_severities)
-    (mttr,), = _store(e2e, "SELECT avg(extract(epoch FROM resolved_at - started_at)) FROM "
+    (mttr,), = incident_rows(e2e, "SELECT avg(extract(epoch FROM resolved_at - started_at)) FROM "
                            "vigil_incidents.incidents WHERE severity = ANY(%s) AND "
                            "resolved_at BETWEEN %s AND %s", (failures, since, until))
     shown = _cell(made["html"], "MTTR")
-    assert float(mttr) >= 90.0
+    assert float(mttr) >= PROBE_SECONDS
     assert _number(shown) * (60 if "min" in shown else 3600 if " h" in shown else 1) == \
         pytest.approx(float(mttr), rel=0.01)
     assert "ReportProbe" in made["html"] and "a probe incident for the report" in made["html"]
