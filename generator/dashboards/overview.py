@@ -57,10 +57,7 @@ def headline(spec: Spec) -> Slo | None:
 
 def _zero_filled(ctx: Context, label: str, values: list[str]) -> str:
     """Firing alerts per label value, with an explicit 0 for values that have none."""
-    expr = f"sum by ({label}) ({ctx.query(FIRING, None)})"
-    for value in values:
-        expr += f' or label_replace(vector(0), "{label}", "{value}", "", "")'
-    return expr
+    return _zero_filled_expr(f"sum by ({label}) ({ctx.query(FIRING, None)})", label, values)
 
 
 def _service_level(ctx: Context, slo: Slo) -> list[Any]:
@@ -197,22 +194,19 @@ def _incidents(ctx: Context) -> list[Any]:
                              "or vector(0)")],
              steps=[{"color": OK_COLOUR, "value": None}, {"color": ctx.worst_colour, "value": 1}],
              graph=True),
-        bargauge(id=ctx.ids(), title="Response target breaches by priority", unit="short",
-                 grid=ctx.place(10, 7),
-                 description="Incidents of the time range not acknowledged (nor resolved) "
-                             "within their priority's response target (severities.*.response).",
-                 targets=[target(by_priority("response"), "A", "{{priority}}", instant=True)],
-                 overrides=overrides),
-        bargauge(id=ctx.ids(), title="Resolution target breaches by priority", unit="short",
-                 grid=ctx.place(10, 7),
-                 description="Incidents of the time range not resolved within their "
-                             "priority's resolution target (severities.*.resolution).",
-                 targets=[target(by_priority("resolution"), "A", "{{priority}}", instant=True)],
-                 overrides=overrides),
+        *(bargauge(id=ctx.ids(), title=f"{kind.capitalize()} target breaches by priority",
+                   unit="short", grid=ctx.place(10, 7),
+                   description=f"Incidents of the time range not {what} within their "
+                               f"priority's {kind} target (severities.*.{kind}).",
+                   targets=[target(by_priority(kind), "A", "{{priority}}", instant=True)],
+                   overrides=overrides)
+          for kind, what in (("response", "acknowledged (nor resolved)"),
+                             ("resolution", "resolved"))),
     ]
 
 
 def _zero_filled_expr(expr: str, label: str, values: list[str]) -> str:
+    """`expr`, with an explicit 0 for each of the label's values it has no series for."""
     for value in values:
         expr += f' or label_replace(vector(0), "{label}", "{value}", "", "")'
     return expr
