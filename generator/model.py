@@ -81,6 +81,8 @@ class Signal:
     baseline_weeks: int
     enabled: bool
     panel_id: int  # stable id of the signal's panel on its dashboard
+    absent_for: float = 600.0  # seconds without its metrics before the absent-data alert
+    optional: bool = False  # no absent-data alert: the metrics may legitimately be missing
 
     @property
     def name(self) -> str:
@@ -116,6 +118,31 @@ class Slo:
     min_rate: float  # events per second below which no burn-rate alert fires
     team: str
     dashboard: str
+    absent_for: float = 600.0  # seconds without SLI data before the absent-data alert
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    """Where the always-firing Watchdog is delivered: an outside service pages when it stops."""
+
+    url: str | None  # None: the Watchdog still fires, but nothing outside hears it
+    token: Secret | None
+    repeat_interval: float
+
+
+@dataclass(frozen=True)
+class Monitoring:
+    """Alerts about the monitoring itself (generator/rules/monitoring.py)."""
+
+    heartbeat: Heartbeat
+    severity: str  # of every monitoring alert but target down
+    target_down_severity: str
+    target_down_for: float
+    for_: float  # of the other monitoring alerts
+    team: str
+    info_severity: str | None  # kept out of notifications by the InfoInhibitor; None: off
+    jobs: dict[str, str]  # "prometheus" / "alertmanager" → their scrape job
+    targets: dict[str, tuple[str, ...]]
 
 
 @dataclass(frozen=True)
@@ -147,6 +174,7 @@ class Spec:
     maintenance: tuple[MaintenanceWindow, ...]
     signals: dict[str, Signal]
     slos: dict[str, Slo]
+    monitoring: Monitoring
     reliability: dict[str, float] = field(default_factory=dict)
     reports: dict[str, Report] = field(default_factory=dict)
     # severities whose incidents count as failures in MTTR/MTBF, and the alerting window
@@ -156,6 +184,7 @@ class Spec:
     def reliability_windows(self) -> tuple[float, ...]:
         """Windows MTTR and MTBF are recorded over: the alerting one and each report's."""
         return tuple(sorted({self.reliability_window, *(r.period for r in self.reports.values())}))
+    absent_grace: float = 300.0  # seconds a new target has before its series count as absent
 
     def matchers(self, exporter: str | None) -> str:
         """Label matchers scoping a query to this spec (and the exporter's job)."""
