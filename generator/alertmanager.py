@@ -15,6 +15,13 @@ Timings come from the duplicate-suppression interval: a group is not notified ag
 within it (`group_interval`), and a still-firing alert is repeated at the pace of its
 severity's first escalation step (never faster than the suppression interval).
 
+Every receiver also notifies the incident recorder (`vigil incidents`, the spec's
+`incidents` target), with `send_resolved: true`: added to each receiver rather than
+as one catch-all route with `continue`, the recorder learns which receiver (and so
+which route and escalation level) each notification went to, and every route keeps
+its grouping, timing and mute windows. `max_alerts` is the recorder's own bound on
+alerts per notification, so Alertmanager never sends more than it accepts.
+
 Secrets never appear: an `{env: NAME}` reference becomes a `*_file` path under
 /run/secrets/ (docker-compose.yml turns the variable into that file), a `{file: ...}`
 reference is used as it is.
@@ -24,6 +31,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from exporters.incidents.payload import MAX_ALERTS, WEBHOOK_PATH
 from generator import output, templating, units
 from generator.model import Receiver, Secret, Severity, Spec
 from generator.rules import monitoring
@@ -205,6 +213,7 @@ def config(spec: Spec) -> dict[str, Any]:
         routes.append(_leaf([matcher("severity", severity.name)], name, spec, severity))
 
     receivers.append({"name": "unrouted"})
+    _notify_recorder(spec, receivers)
     body: dict[str, Any] = {}
     if spec.email is not None:
         glob: dict[str, Any] = {"smtp_smarthost": spec.email.smarthost,
@@ -230,6 +239,17 @@ def config(spec: Spec) -> dict[str, Any]:
         body["time_intervals"] = intervals
     body["receivers"] = receivers
     return body
+
+
+def incidents_webhook(spec: Spec) -> dict[str, Any]:
+    return {"url": f"http://{spec.targets['incidents'][0]}{WEBHOOK_PATH}",
+            "send_resolved": True, "max_alerts": MAX_ALERTS}
+
+
+def _notify_recorder(spec: Spec, receivers: list[dict[str, Any]]) -> None:
+    """Every receiver (every route's) also notifies the incident recorder."""
+    for receiver in receivers:
+        receiver.setdefault("webhook_configs", []).append(incidents_webhook(spec))
 
 
 def _inhibit_rules(spec: Spec) -> list[dict[str, Any]]:

@@ -40,7 +40,9 @@ UNIT_KINDS: dict[str, str] = {
 }
 
 DASHBOARDS: tuple[str, ...] = ("infrastructure", "application", "database", "business")
-EXPORTERS: tuple[str, ...] = ("host", "http", "postgres", "sql")
+# `incidents` is the incident recorder (`vigil incidents`): scraped like an exporter, and
+# the webhook every generated Alertmanager receiver also notifies.
+EXPORTERS: tuple[str, ...] = ("host", "http", "postgres", "sql", "incidents")
 
 
 @dataclass(frozen=True)
@@ -307,3 +309,39 @@ _BUILTIN: tuple[SignalDefinition, ...] = (
 )
 
 BUILTIN: dict[str, SignalDefinition] = {s.name: s for s in _BUILTIN}
+
+# Measured reliability, from the incident recorder's metrics (exporters/incidents).
+# Not spec signals with thresholds of their own: their targets are the spec's
+# `reliability` section, and generator/rules/reliability.py records them over each
+# window (`$window`) and alerts on those targets. `$severities` is the regex of the
+# severities that count as failures. Each is "what changed in the window": the
+# counter now minus the counter a window ago, or the whole counter while history is
+# shorter than the window (the recorder's counters start at zero with its store).
+_IN_WINDOW = ("(sum(vigil_incidents_{m}{{severity=~\"$severities\",$sel}})"
+              " - sum(vigil_incidents_{m}{{severity=~\"$severities\",$sel}} offset $window)"
+              " or sum(vigil_incidents_{m}{{severity=~\"$severities\",$sel}}))")
+RELIABILITY: dict[str, SignalDefinition] = {s.name: s for s in (
+    _sig(
+        name="mttr", title="MTTR", unit="seconds", exporter="incidents", dashboard="overview",
+        by=(),
+        expr=_IN_WINDOW.format(m="time_to_resolve_seconds_sum") + " / ("
+             + _IN_WINDOW.format(m="time_to_resolve_seconds_count") + " > 0)",
+        description="Mean time to recovery: the mean duration, from first firing to resolved, "
+                    "of the incidents resolved in the window.",
+        runbook="Recovery takes longer than the plan allows: read the longest incidents of the "
+                "period (vigil report, the overview's incident table), see where time went "
+                "(detection, acknowledgement, fix) and fix the slowest step: runbooks, "
+                "escalation, automation.",
+    ),
+    _sig(
+        name="mtbf", title="MTBF", unit="seconds", exporter="incidents", dashboard="overview",
+        by=(), direction="<",
+        expr="clamp_max(time() - max(vigil_incidents_store_created_timestamp_seconds{$sel}), "
+             "$window_seconds) / (" + _IN_WINDOW.format(m="opened_total") + " > 0)",
+        description="Mean time between failures: the time observed in the window (since the "
+                    "incident store was created, at most the window) divided by the incidents "
+                    "that started in it.",
+        runbook="Failures come more often than the plan allows: group the period's incidents "
+                "by signal and team (vigil report) and fix the most frequent cause first.",
+    ),
+)}

@@ -1,4 +1,4 @@
-"""The `vigil` command: generate, check, schema, the exporters, and the demo.
+"""The `vigil` command: generate, check, schema, the exporters, incidents, report, and the demo.
 
 Sub-commands import their modules lazily so that `vigil exporter host` does
 not pay for grafanalib, and `vigil generate` does not pay for psycopg.
@@ -42,6 +42,16 @@ def _build_parser() -> argparse.ArgumentParser:
     workload_arguments(demo_parts.add_parser(
         "workload", help="only the shop's workload and its troubles (Compose's demo profile)"))
 
+    from exporters.incidents.cli import add_arguments as incidents_arguments
+
+    incidents_arguments(commands.add_parser(
+        "incidents", help="the incident recorder: serve the webhook, ack, list"))
+
+    from generator.report.cli import add_arguments as report_arguments
+
+    report_arguments(commands.add_parser(
+        "report", help="the operations report from Prometheus and the incident store"))
+
     commands.add_parser(
         "exporter", help="run an exporter: vigil exporter {host,http,postgres,sql} --config FILE",
         add_help=False,
@@ -69,6 +79,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from generator.commands import write_schema
 
         return write_schema(args.out)
+    if args.command == "report":
+        from generator.report.cli import main as report_main
+
+        return report_main(args)
+    if args.command == "incidents":
+        from exporters.incidents.cli import main as incidents_main
+
+        return incidents_main(args)
     if args.command == "demo" and args.demo_part == "workload":
         from generator.demo.workload_service import main as workload_main
 

@@ -26,6 +26,7 @@ from generator.model import (
     MaintenanceWindow,
     Monitoring,
     Receiver,
+    Report,
     Secret,
     Severity,
     Signal,
@@ -42,7 +43,7 @@ DEFAULTS: dict[str, Any] = {
     "duplicate_suppression": 300.0,
     "jobs": {e: f"vigil-{e}" for e in catalogue.EXPORTERS},
 }
-DEFAULT_PORTS = {"host": 9731, "http": 9732, "postgres": 9733, "sql": 9734}
+DEFAULT_PORTS = {"host": 9731, "http": 9732, "postgres": 9733, "sql": 9734, "incidents": 9735}
 DEFAULT_ABSENT_FOR = 600.0  # 10m: longer than any exporter's restart or slowest first query
 DEFAULT_ABSENT_GRACE = 300.0  # 5m for a new target to produce its series
 SEVERITY_COLOURS = {"P0": "red", "P1": "orange", "P2": "yellow", "P3": "blue"}
@@ -214,8 +215,13 @@ class _Builder:
             maintenance=windows,
             signals=signals,
             slos=slos,
+            reliability={k: v for k, v in _valid(self.data.get("reliability") or {}).items()
+                         if k not in RELIABILITY_OPTIONS},
+            reports=self._reports(receivers),
+            failure_severities=self._failure_severities(severities),
+            reliability_window=_valid(self.data.get("reliability") or {}).get(
+                "window", 30 * 86400.0),
             monitoring=monitoring,
-            reliability=_valid(self.data.get("reliability") or {}),
             absent_grace=_valid(self.data.get("defaults") or {}).get("absent_grace",
                                                                      DEFAULT_ABSENT_GRACE),
         )
@@ -277,6 +283,37 @@ class _Builder:
             jobs=own_jobs,
             targets=own_targets,
         )
+
+    def _reports(self, receivers: dict[str, Receiver]) -> dict[str, Report]:
+        result = {}
+        for name, body in _valid(self.data.get("reports") or {}).items():
+            body = _valid(body)
+            if "period" not in body:
+                continue
+            path = join("reports", name)
+            recipients = _valid_list(body.get("recipients"))
+            self._check_receivers(join(path, "recipients"), recipients, receivers)
+            for index, recipient in enumerate(recipients):
+                receiver = receivers.get(recipient)
+                if receiver is not None and "email" not in receiver.integrations:
+                    self.problem(join(join(path, "recipients"), index),
+                                 f"receiver {recipient!r} has no `email`; a report is mailed")
+            if recipients and self.data.get("email") in (None, INVALID):
+                self.problem(join(path, "recipients"),
+                             "mailing a report needs the top-level `email` section")
+            result[name] = Report(name, body.get("audience") or name.capitalize(),
+                                  body["period"], tuple(recipients))
+        return result
+
+    def _failure_severities(self, severities: dict[str, Severity]) -> tuple[str, ...]:
+        chosen = _valid_list(_valid(self.data.get("reliability") or {}).get("severities"))
+        for index, name in enumerate(chosen):
+            if name not in severities:
+                self.problem(join(join("reliability", "severities"), index),
+                             f"unknown severity {name!r}; expected one of: {', '.join(severities)}")
+        if chosen:
+            return tuple(n for n in chosen if n in severities)
+        return tuple(n for n, s in severities.items() if s.rank <= 1)
 
     # Receivers and routing --------------------------------------------------------
     def _receivers(self) -> dict[str, Receiver]:
@@ -590,6 +627,7 @@ class _Builder:
 
 
 SPEC_SIGNAL_FIELDS = frozenset(SIGNAL.fields)
+RELIABILITY_OPTIONS = frozenset({"window", "severities"})  # settings, not targets
 
 
 def _parse_days(days: str) -> tuple[tuple[str, ...], str | None]:

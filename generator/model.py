@@ -146,6 +146,16 @@ class Monitoring:
 
 
 @dataclass(frozen=True)
+class Report:
+    """An operations report (`vigil report`): who reads it, over what period, mailed to whom."""
+
+    name: str
+    audience: str
+    period: float  # seconds
+    recipients: tuple[str, ...]  # receivers with an `email` address
+
+
+@dataclass(frozen=True)
 class Spec:
     source: Path
     name: str
@@ -166,6 +176,14 @@ class Spec:
     slos: dict[str, Slo]
     monitoring: Monitoring
     reliability: dict[str, float] = field(default_factory=dict)
+    reports: dict[str, Report] = field(default_factory=dict)
+    # severities whose incidents count as failures in MTTR/MTBF, and the alerting window
+    failure_severities: tuple[str, ...] = ()
+    reliability_window: float = 30 * 86400.0
+
+    def reliability_windows(self) -> tuple[float, ...]:
+        """Windows MTTR and MTBF are recorded over: the alerting one and each report's."""
+        return tuple(sorted({self.reliability_window, *(r.period for r in self.reports.values())}))
     absent_grace: float = 300.0  # seconds a new target has before its series count as absent
 
     def matchers(self, exporter: str | None) -> str:

@@ -225,6 +225,18 @@ MAINTENANCE_WINDOW = Obj(
     required=("days", "start", "end"),
 )
 
+REPORT = Obj(
+    {
+        "audience": Str("Who reads it, e.g. Engineering leadership.", min_length=1),
+        "period": _duration("The period it covers and is compared with the one before "
+                            "(1d, 7d or 30d).", maximum=90 * 86400.0),
+        "recipients": ListOf(Str(min_length=1), "Receivers it is mailed to (their `email`).",
+                             min_items=1),
+    },
+    "An operations report: its audience, period and recipients.",
+    required=("period", "recipients"),
+)
+
 _SELF_JOB = {what: Obj(
     {"job": Str(f"Scrape job of {what} itself.", min_length=1),
      "targets": ListOf(Str(pattern=r"\S+:\d+", pattern_hint="host:port"),
@@ -335,14 +347,23 @@ SPEC = Obj(
         "slos": MapOf(SLO, "Service level objectives."),
         "monitoring": MONITORING,
         "reliability": Obj(
-            {k: _duration(d, maximum=10 * MAX_SPAN) for k, d in (
+            {**{k: _duration(d, maximum=10 * MAX_SPAN) for k, d in (
                 ("mttr", "Mean time to recovery target."),
                 ("mtbf", "Mean time between failures target."),
                 ("rpo", "Recovery point objective."),
                 ("rto", "Recovery time objective."),
             )},
-            "Reliability targets shown on the overview dashboard.",
+             "window": _duration("Window over which MTTR and MTBF are measured against their "
+                                 "targets (default 30d); reports add their own periods.",
+                                 maximum=90 * 86400.0),
+             "severities": ListOf(Str(min_length=1), "Severities whose incidents count as "
+                                  "failures in MTTR and MTBF (default: those of priority P0 "
+                                  "and P1).", min_items=1)},
+            "Reliability targets: shown on the overview dashboard; MTTR and MTBF are measured "
+            "from the incident recorder and alert when they miss them.",
         ),
+        "reports": MapOf(REPORT, "Operations reports `vigil report` writes and mails, by name "
+                                 "(e.g. daily, weekly, monthly)."),
     },
     "Vigil spec: thresholds, severities, routing, escalation, maintenance windows and SLOs.",
     required=("version", "severities", "signals"),

@@ -53,9 +53,19 @@ never a thread):
   negotiation (text or OpenMetrics; :mod:`exporters.common.exposition`) and
   gzip when the client accepts it.
 - ``serve_until_signal`` returns cleanly (exit code 0) on SIGTERM or SIGINT.
+- **Routes** (``routes={path: Route(...)}``): a component that is more than an
+  exporter (the incident recorder's webhook and acknowledgement endpoints)
+  adds its own paths here instead of running a second server. A route that
+  takes a body names its bound (``max_body_bytes``): only then is a body read,
+  and only with a ``Content-Length`` within that bound (``Transfer-Encoding``
+  is answered 411, a larger length 413 before a byte of it is read), inside
+  the same whole-request deadline as the head. Routes are behind basic auth
+  unless they say otherwise, and their handlers run in the worker threads, so
+  they must answer from memory (the recorder only enqueues).
 
-Public API: ``DEFAULT_HOST``, ``ServerLimits``, ``MetricsServer(registry, host,
-port, web_config=None, connection_timeout=10.0, limits=None)`` with
+Public API: ``DEFAULT_HOST``, ``ServerLimits``, ``Route``, ``Request``,
+``Response``, ``MetricsServer(registry, host, port, web_config=None,
+connection_timeout=10.0, limits=None, routes=None)`` with
 ``.start()``, ``.address``, ``.url``, ``.max_connections``, ``.shutdown()``;
 ``serve_until_signal(server, on_stop=None) -> int``.
 """
@@ -75,8 +85,8 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from queue import Empty, SimpleQueue
 from types import FrameType
@@ -103,7 +113,41 @@ _SEND_BYTES = 256 * 1024
 _MAX_BACKOFF = 1.0
 
 # connection states
-_HANDSHAKE, _READ, _BUSY, _WRITE, _DRAIN, _CLOSED = range(6)
+_HANDSHAKE, _READ, _BUSY, _WRITE, _DRAIN, _CLOSED, _BODY = range(7)
+_CONTENT_LENGTH = re.compile(rb"\r?\ncontent-length[ \t]*:[ \t]*([^\r\n]*)", re.IGNORECASE)
+_TRANSFER_ENCODING = re.compile(rb"\r?\ntransfer-encoding[ \t]*:", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Request:
+    """One complete request as a route handler sees it."""
+
+    method: str
+    path: str
+    query: str
+    headers: Mapping[str, str]
+    body: bytes
+    client_ip: str
+
+
+@dataclass(frozen=True)
+class Response:
+    """What a route handler answers; the server adds length and security headers."""
+
+    code: int
+    body: bytes = b""
+    content_type: str = "text/plain; charset=utf-8"
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Route:
+    """An extra endpoint beside ``/metrics`` and ``/healthz``; see the module docstring."""
+
+    handler: Callable[[Request], Response]
+    methods: frozenset[str] = frozenset({"GET", "HEAD"})
+    max_body_bytes: int = 0  # 0: the route takes no body
+    auth: bool = True  # behind the web config's basic auth, like /metrics
 
 
 @dataclass(frozen=True)
@@ -138,8 +182,8 @@ def fit_to_descriptor_limit(max_connections: int) -> int:
 class _Conn:
     """One client connection and where it is in its request cycle."""
 
-    __slots__ = ("close_after", "deadline", "drained", "events", "inbuf", "ip", "out", "sock",
-                 "state", "tls")
+    __slots__ = ("body_needed", "close_after", "deadline", "drained", "events", "head", "inbuf",
+                 "ip", "out", "sock", "state", "tls")
 
     def __init__(self, sock: socket.socket, ip: str, deadline: float, tls: bool) -> None:
         self.sock = sock
@@ -152,6 +196,8 @@ class _Conn:
         self.events = 0
         self.tls = tls
         self.drained = 0
+        self.head = b""
+        self.body_needed = 0
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -161,12 +207,14 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "vigil"
     sys_version = ""
 
-    def __init__(self, head: bytes, client_ip: str, server: MetricsServer) -> None:
+    def __init__(self, head: bytes, client_ip: str, server: MetricsServer,
+                 body: bytes | None = None) -> None:
         # Deliberately not BaseRequestHandler.__init__: there is no socket here.
         self.rfile = io.BytesIO(head)
         self.wfile = io.BytesIO()
         self.client_address = (client_ip, 0)
         self.metrics_server = server
+        self.body = body  # None: the request's body (if any) was not read
         self.close_connection = True
         self.handle_one_request()
 
@@ -177,7 +225,8 @@ class _Handler(BaseHTTPRequestHandler):
         if not super().parse_request():
             return False
         length = (self.headers.get("Content-Length") or "0").strip()
-        if length != "0" or self.headers.get("Transfer-Encoding") is not None:
+        if self.body is None and (length != "0"
+                                  or self.headers.get("Transfer-Encoding") is not None):
             self.close_connection = True  # its body is never read, so never parsed as a request
         return True
 
@@ -193,21 +242,47 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._respond(head=False)
 
+    def _authorised(self, head: bool) -> bool:
+        """Basic auth (when configured); answers 401/429 itself and returns False."""
+        auth = self.metrics_server.web_config.auth
+        verdict = auth.verify(self.headers.get("Authorization")) if auth else AuthResult.OK
+        if verdict is AuthResult.BUSY:
+            self._send(429, b"Too Many Requests\n", "text/plain; charset=utf-8", head,
+                       {"Retry-After": "1"})
+            return False
+        if verdict is not AuthResult.OK:
+            self._send(401, b"Unauthorized\n", "text/plain; charset=utf-8", head,
+                       {"WWW-Authenticate": 'Basic realm="vigil"'})
+            return False
+        return True
+
+    def _route(self, route: Route, head: bool) -> None:
+        if self.command not in route.methods:
+            self._send(405, b"Method Not Allowed\n", "text/plain; charset=utf-8", head,
+                       {"Allow": ", ".join(sorted(route.methods))})
+            return
+        if route.auth and not self._authorised(head):
+            return
+        if self.body is None and route.max_body_bytes and self.command not in ("GET", "HEAD"):
+            self._send(411, b"Length Required\n", "text/plain; charset=utf-8", head)
+            return
+        split = urlsplit(self.path)
+        request = Request(self.command, split.path, split.query,
+                          {k.lower(): v for k, v in self.headers.items()}, self.body or b"",
+                          self.client_address[0])
+        answer = route.handler(request)
+        self._send(answer.code, answer.body, answer.content_type, head, dict(answer.headers))
+
     def _respond(self, head: bool) -> None:
         server = self.metrics_server
         path = urlsplit(self.path).path
-        if path == "/healthz":
+        route = server.routes.get(path)
+        if route is not None:
+            self._route(route, head)
+        elif path == "/healthz":
             self._send(200, b"OK\n", "text/plain; charset=utf-8", head)
         elif path == "/metrics":
-            auth = server.web_config.auth
-            verdict = auth.verify(self.headers.get("Authorization")) if auth else AuthResult.OK
-            if verdict is AuthResult.BUSY:
-                self._send(429, b"Too Many Requests\n", "text/plain; charset=utf-8", head,
-                           {"Retry-After": "1"})
-                return
-            if verdict is not AuthResult.OK:
-                self._send(401, b"Unauthorized\n", "text/plain; charset=utf-8", head,
-                           {"WWW-Authenticate": 'Basic realm="vigil"'})
+            if not self._authorised(head):
                 return
             encoder, content_type = choose_encoder(self.headers.get("Accept", ""))
             body = render(server.registry, encoder)
@@ -235,6 +310,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _method_not_allowed(self) -> None:
+        route = self.metrics_server.routes.get(urlsplit(self.path).path)
+        if route is not None:
+            self._route(route, False)
+            return
         self._send(405, b"Method Not Allowed\n", "text/plain; charset=utf-8", False,
                    {"Allow": "GET, HEAD"})
 
@@ -261,8 +340,10 @@ class MetricsServer:
         web_config: WebConfig | None = None,
         connection_timeout: float = 10.0,
         limits: ServerLimits | None = None,
+        routes: Mapping[str, Route] | None = None,
     ) -> None:
         self.registry = registry
+        self.routes: dict[str, Route] = dict(routes or {})
         self.web_config = web_config or WebConfig()
         self.limits = limits or ServerLimits(request_timeout=connection_timeout)
         self.max_connections = fit_to_descriptor_limit(self.limits.max_connections)
@@ -285,7 +366,7 @@ class MetricsServer:
         self._conns: set[_Conn] = set()
         # source address -> its connections that are not being rendered, oldest first
         self._idle: dict[str, dict[_Conn, None]] = {}
-        self._jobs: SimpleQueue[tuple[_Conn, bytes] | None] = SimpleQueue()
+        self._jobs: SimpleQueue[tuple[_Conn, bytes, bytes | None] | None] = SimpleQueue()
         self._workers: list[threading.Thread] = []
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -465,7 +546,7 @@ class MetricsServer:
     def _service(self, conn: _Conn) -> None:
         if conn.state == _HANDSHAKE:
             self._handshake(conn)
-        elif conn.state == _READ:
+        elif conn.state in (_READ, _BODY):
             self._read(conn)
         elif conn.state == _WRITE:
             self._write(conn)
@@ -511,12 +592,41 @@ class MetricsServer:
         return b"".join(chunks)
 
     def _read(self, conn: _Conn) -> None:
-        data = self._recv(conn, self.limits.max_header_bytes + _RECV_BYTES)
+        limit = self.limits.max_header_bytes + _RECV_BYTES
+        if conn.state == _BODY:
+            limit = max(1, conn.body_needed - len(conn.inbuf))
+        data = self._recv(conn, limit)
         if data is None:
             self._close(conn)
             return
         conn.inbuf += data
-        self._parse(conn)
+        if conn.state == _BODY:
+            self._body(conn)
+        else:
+            self._parse(conn)
+
+    def _body_route(self, head: bytes) -> Route | None:
+        """The route this head's body is for, when the route reads bodies."""
+        method, _, rest = head.partition(b" ")
+        target = rest.partition(b" ")[0].decode("latin-1")
+        route = self.routes.get(urlsplit(target).path)
+        if route is None or not route.max_body_bytes or method.decode("latin-1") not in route.methods:
+            return None
+        return route
+
+    def _body(self, conn: _Conn) -> None:
+        if len(conn.inbuf) < conn.body_needed:
+            return
+        body = bytes(conn.inbuf[:conn.body_needed])
+        del conn.inbuf[:conn.body_needed]
+        self._dispatch(conn, conn.head, body)
+
+    def _dispatch(self, conn: _Conn, head: bytes, body: bytes | None) -> None:
+        conn.state = _BUSY
+        conn.deadline = float("inf")  # the worker's time is ours, not the client's
+        self._set_idle(conn, False)
+        self._watch(conn, 0)
+        self._jobs.put((conn, head, body))
 
     def _parse(self, conn: _Conn) -> None:
         buf = conn.inbuf
@@ -540,11 +650,24 @@ class MetricsServer:
             return
         head = bytes(buf[:end + sep])
         del buf[:end + sep]
-        conn.state = _BUSY
-        conn.deadline = float("inf")  # the worker's time is ours, not the client's
-        self._set_idle(conn, False)
-        self._watch(conn, 0)
-        self._jobs.put((conn, head))
+        route = self._body_route(head)
+        if route is not None:
+            if _TRANSFER_ENCODING.search(head):
+                self._reject(conn, 411, "Length Required")
+                return
+            found = _CONTENT_LENGTH.search(head)
+            raw = found.group(1).strip() if found else b"0"
+            if not raw.isdigit() or len(raw) > 12:
+                self._reject(conn, 400, "Bad Request")
+                return
+            length = int(raw)
+            if length > route.max_body_bytes:
+                self._reject(conn, 413, "Content Too Large")
+                return
+            conn.head, conn.body_needed, conn.state = head, length, _BODY
+            self._body(conn)  # keeps the whole-request deadline from accept
+            return
+        self._dispatch(conn, head, None)
 
     def _reject(self, conn: _Conn, code: int, reason: str) -> None:
         log.debug("rejected a request from %s: %d %s", conn.ip, code, reason)
@@ -556,10 +679,10 @@ class MetricsServer:
         while (job := self._jobs.get()) is not None:
             self._handle(*job)
 
-    def _handle(self, conn: _Conn, head: bytes) -> None:
+    def _handle(self, conn: _Conn, head: bytes, body: bytes | None) -> None:
         """In a worker thread: build the whole response in memory."""
         try:
-            handler = _Handler(head, conn.ip, self)
+            handler = _Handler(head, conn.ip, self, body)
             result = (conn, handler.response(), bool(handler.close_connection))
         except Exception:
             log.exception("error while answering %s", conn.ip)
@@ -670,5 +793,5 @@ def serve_until_signal(server: MetricsServer, on_stop: Callable[[], None] | None
     return 0
 
 
-__all__ = ["DEFAULT_HOST", "MetricsServer", "ServerLimits", "fit_to_descriptor_limit",
-           "serve_until_signal"]
+__all__ = ["DEFAULT_HOST", "MetricsServer", "Request", "Response", "Route", "ServerLimits",
+           "fit_to_descriptor_limit", "serve_until_signal"]

@@ -12,6 +12,8 @@ do not, and each reason is written here rather than scattered through the lint c
   They keep the spec's selector labels, which the dashboards still match.
 - `vigil:<signal>:baseline` is recorded from the signal's recorded series, which carry
   the selector labels only.
+- `vigil:mttr:seconds`, `vigil:mtbf:seconds` and `vigil:incidents:*` are recorded from
+  the incident recorder over every incident of the service (reliability rules).
 - The overview's monitoring health row reads every target's `up` and Prometheus's and
   Alertmanager's own series (jobs `monitoring.prometheus.job` / `.alertmanager.job`):
   the `job` and `instance` variables list the exporters' targets only, and a health
@@ -54,6 +56,8 @@ _WITHOUT_JOB_INSTANCE: tuple[tuple[str, str], ...] = (
      "recorded SLO series are aggregated over every instance of the service"),
     (r"vigil:[a-z0-9_]+:baseline",
      "recorded signal baselines carry the spec's selector labels only"),
+    (r"vigil:(mttr|mtbf):seconds|vigil:incidents:[a-z_]+",
+     "MTTR, MTBF and target breaches are recorded over every incident of the service"),
     (r"up|prometheus_rule_evaluation_failures_total|prometheus_notifications_errors_total"
      r"|alertmanager_notifications_failed_total",
      "the monitoring health row covers every generated job, Prometheus and Alertmanager "

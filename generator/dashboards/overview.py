@@ -8,12 +8,16 @@ Watchdog, the firing `category="monitoring"` alerts, rule evaluation failures an
 failed notifications. The Watchdog and the InfoInhibitor (severity `none`) always or
 routinely fire, so the alert counts above leave them out.
 
-MTTR and MTBF are shown as the spec's targets only. They cannot be derived honestly
-from alert history: `ALERTS` exists only while an alert is pending or firing, so a
-resolved alert leaves no trace of when it was repaired; `ALERTS_FOR_STATE` is kept
-only for rules with a `for` clause; one incident raises several alerts while
-maintenance windows silence others. The recovery point, by contrast, is measured:
-it is the age of the newest transaction-log backup.
+MTTR and MTBF are measured: not from `ALERTS` (it exists only while an alert is
+pending or firing, so a resolved alert leaves no trace of when it was repaired) but
+from the incident recorder (`vigil incidents`), whose store keeps every incident from
+first firing to resolved; the generated rules record them (`vigil:mttr:seconds`,
+`vigil:mtbf:seconds`, generator/rules/reliability.py) and each panel turns the
+target's colour past the spec's target. Beside them: open incidents and the breaches
+of response and resolution targets by priority over the dashboard's time range. The
+list of the last incidents is `vigil incidents list` and `vigil report`: a table here
+would need Grafana to reach the incident database, which the bundle does not assume.
+The recovery point is measured too: it is the age of the newest transaction-log backup.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from generator.dashboards.panels.timeseries import timeseries
 from generator.dashboards.slo import objective_steps
 from generator.dashboards.steps import OK_COLOUR, clean
 from generator.model import Slo, Spec
-from generator.rules import monitoring
+from generator.rules import monitoring, reliability
 
 FIRING = 'ALERTS{alertstate="firing",severity!="none",$sel}'
 TARGETS = {
@@ -45,11 +49,10 @@ TARGETS = {
     "rpo": ("Recovery point target", "Most data, in time, that may be lost."),
     "rto": ("Recovery time target", "Longest time a restore may take."),
 }
-NOT_MEASURED = (" The measured value is not shown: Prometheus keeps alert state only while an "
-                "alert is pending or firing, so a resolved alert leaves no record of when it was "
-                "repaired; ALERTS_FOR_STATE exists only for rules with a `for` clause; one "
-                "incident raises several alerts and maintenance windows silence others. Measure "
-                "it from incident records.")
+MEASURED = {  # key -> (title, recorded series, which side of the target is bad)
+    "mttr": ("MTTR", "vigil:mttr:seconds", "above"),
+    "mtbf": ("MTBF", "vigil:mtbf:seconds", "below"),
+}
 
 
 def headline(spec: Spec) -> Slo | None:
@@ -58,10 +61,7 @@ def headline(spec: Spec) -> Slo | None:
 
 def _zero_filled(ctx: Context, label: str, values: list[str]) -> str:
     """Firing alerts per label value, with an explicit 0 for values that have none."""
-    expr = f"sum by ({label}) ({ctx.query(FIRING, None)})"
-    for value in values:
-        expr += f' or label_replace(vector(0), "{label}", "{value}", "", "")'
-    return expr
+    return _zero_filled_expr(f"sum by ({label}) ({ctx.query(FIRING, None)})", label, values)
 
 
 def _service_level(ctx: Context, slo: Slo) -> list[Any]:
@@ -156,15 +156,77 @@ def _alerts(ctx: Context) -> list[Any]:
     ]
 
 
+def _measured(ctx: Context, key: str, width: int) -> Any:
+    """MTTR or MTBF over the spec's reliability window, coloured past its target."""
+    spec = ctx.spec
+    title, recorded, bad = MEASURED[key]
+    window = units.format_duration(spec.reliability_window)
+    target_value = spec.reliability[key]
+    expr = ctx.query(f'{recorded}{{window="{window}",$sel}}', None)
+    ok, worse = OK_COLOUR, ctx.worst_colour
+    steps = ([{"color": ok, "value": None}, {"color": worse, "value": clean(target_value)}]
+             if bad == "above" else
+             [{"color": worse, "value": None}, {"color": ok, "value": clean(target_value)}])
+    return stat(
+        id=ctx.ids(), title=f"{title} ({window})", unit="s", grid=ctx.place(width, 5),
+        description=f"{TARGETS[key][1]} Measured over the last {window} from the incident "
+                    f"recorder (failures: {', '.join(spec.failure_severities)}); target "
+                    f"{units.format_duration(target_value)} (reliability.{key} in "
+                    f"{spec.source.as_posix()}). No value: no failure in the window.",
+        targets=[target(f"max({expr})")], steps=steps)
+
+
+def _incidents(ctx: Context) -> list[Any]:
+    """Open incidents and target breaches by priority, from the incident recorder."""
+    spec = ctx.spec
+    sel = ctx.query("{$sel}", None).strip("{}")
+    priorities = [s.priority for s in spec.severities.values()]
+
+    def by_priority(kind: str) -> str:
+        # Exact counts from the recorder's store (recorded by priority): the time range's
+        # breaches are now minus then, or all of them while history is shorter.
+        series = f"{reliability.BREACHES[kind]}{{{sel}}}"
+        expr = f"(max by (priority) ({series}) - max by (priority) ({series} offset $__range)" \
+               f" or max by (priority) ({series}))"
+        return _zero_filled_expr(expr, "priority", priorities)
+    colours = {s.priority: s.colour for s in spec.severities.values()}
+    overrides = [by_name(p, fixed_colour(c)) for p, c in colours.items()]
+    return [
+        stat(id=ctx.ids(), title="Open incidents", unit="short", grid=ctx.place(4, 7),
+             description="Incidents not resolved yet, every severity (incident recorder).",
+             targets=[target(f"sum({ctx.query('vigil_incidents_open{$sel}', 'incidents')}) "
+                             "or vector(0)")],
+             steps=[{"color": OK_COLOUR, "value": None}, {"color": ctx.worst_colour, "value": 1}],
+             graph=True),
+        *(bargauge(id=ctx.ids(), title=f"{kind.capitalize()} target breaches by priority",
+                   unit="short", grid=ctx.place(10, 7),
+                   description=f"Incidents of the time range not {what} within their "
+                               f"priority's {kind} target (severities.*.{kind}).",
+                   targets=[target(by_priority(kind), "A", "{{priority}}", instant=True)],
+                   overrides=overrides)
+          for kind, what in (("response", "acknowledged (nor resolved)"),
+                             ("resolution", "resolved"))),
+    ]
+
+
+def _zero_filled_expr(expr: str, label: str, values: list[str]) -> str:
+    """`expr`, with an explicit 0 for each of the label's values it has no series for."""
+    for value in values:
+        expr += f' or label_replace(vector(0), "{label}", "{value}", "", "")'
+    return expr
+
+
 def _reliability(ctx: Context) -> list[Any]:
     spec = ctx.spec
     panels: list[Any] = [row(ctx, "Reliability targets")]
     keys = [k for k in TARGETS if k in spec.reliability]
     width = 24 // (len(keys) + (1 if "rpo" in keys else 0) or 1)
     for key in keys:
+        if key in MEASURED:
+            panels.append(_measured(ctx, key, width))
+            continue
         title, text = TARGETS[key]
-        note = NOT_MEASURED if key in ("mttr", "mtbf") else (
-            " The recovery time is only known from restore drills; it is not a metric.")
+        note = " The recovery time is only known from restore drills; it is not a metric."
         if key == "rpo":
             note = " The measured recovery point is the panel beside this one."
         panels.append(stat(
@@ -248,6 +310,7 @@ def dashboard(spec: Spec) -> dict[str, Any]:
     panels.extend(_alerts(ctx))
     if spec.reliability:
         panels.extend(_reliability(ctx))
+        panels.extend(_incidents(ctx))
     panels.extend(_monitoring_health(ctx))
     exporters = {"host"} if "rpo" in spec.reliability else set()
     return assemble(spec, "overview", "Service level, error budget, alerts and reliability "

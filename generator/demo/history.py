@@ -12,6 +12,9 @@ Which series: they are read from the generated rules, not from the catalogue, so
 is no second list to keep in step. Every vector selector in a rule expression that
 carries an offset names a series whose past is needed; its equality matchers are its
 labels (a signal's recorded series has exactly the labels its recording rule sets).
+Except the incident recorder's counters (`vigil_incidents_*`, read a window ago by the
+MTTR and MTBF rules): their past is real, in the incident store, and an invented one
+would fake MTTR and MTBF.
 
 Which values: the caller gives each series its level now (e.g. read from the running
 Prometheus with :func:`current_levels`); the past is that level with a small daily wave.
@@ -74,6 +77,9 @@ def _offset_seconds(offset: Any) -> float:
     return float(offset.total_seconds()) if hasattr(offset, "total_seconds") else float(offset)
 
 
+MEASURED_PAST = "vigil_incidents_"  # exporters/incidents/metrics.py PREFIX
+
+
 def offset_series(rule_groups: Iterable[Mapping[str, Any]]) -> list[Series]:
     """Every series that a rule reads with an offset, once, with its largest offset.
 
@@ -87,7 +93,7 @@ def offset_series(rule_groups: Iterable[Mapping[str, Any]]) -> list[Series]:
             def visit(node: Any) -> None:
                 if isinstance(node, promql_parser.VectorSelector):
                     offset = _offset_seconds(node.offset)
-                    if offset > 0 and node.name:
+                    if offset > 0 and node.name and not node.name.startswith(MEASURED_PAST):
                         labels = tuple(sorted(
                             (m.name, m.value) for m in node.matchers.matchers
                             if m.op == promql_parser.MatchOp.Equal and m.name != "__name__"))

@@ -103,6 +103,10 @@ def main(args: argparse.Namespace) -> int:
         stack.start(on_step=lambda text: console.print(f"  - {text}", highlight=False))
         console.print(f"vigil demo: all {len(stack.targets())} targets up in "
                       f"{stack.startup_seconds:.1f}s", style="bold green", highlight=False)
+        console.print(f"vigil demo: the operations report of this run: vigil report --period 1d "
+                      f"--spec {stack.spec_path} --prometheus {stack.prometheus_url} "
+                      f"--incidents '{stack.incidents_dsn}' --out report.html --pdf report.pdf",
+                      highlight=False, markup=False, soft_wrap=True)
         workload = Workload(stack)
         workload.start()
         started = time.monotonic()

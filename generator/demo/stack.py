@@ -12,7 +12,9 @@ A :class:`Stack` starts, in order, and stops in reverse:
 4. the spec: a small overlay with the chosen ports that ``extends`` the demo spec
    (``slo/examples/demo.yaml``), plus ``spec_overlay`` if given, run through the real
    generator into ``<run_dir>/generated``;
-5. the four exporters (``vigil exporter ...``), on configs written into the run dir;
+5. the four exporters (``vigil exporter ...``), on configs written into the run dir,
+   and the incident recorder (``vigil incidents serve``) on its own ``incidents``
+   database in the same PostgreSQL;
 6. Prometheus and Alertmanager (the Debian packages) on the generated configuration.
 
 The only generated file adapted is the Prometheus configuration: the generator has no
@@ -25,9 +27,11 @@ Contract (kept stable; the end-to-end tests build on it)::
                scrape_interval=5.0, evaluation_interval=5.0) as stack:
         stack.urls                # {"prometheus": ..., "alertmanager": ..., "receiver": ...,
                                   #  "host": ..., "http": ..., "postgres": ..., "sql": ...,
+                                  #  "incidents": ... (the recorder's base URL),
                                   #  "shop": ..., "payments": ..., "database": ...}
                                   #  (exporters: their /metrics URLs)
         stack.prometheus_url, stack.alertmanager_url
+        stack.incidents_dsn       # libpq DSN of the incident store (socket, trusted)
         stack.receiver            # WebhookReceiver: .notifications, .matching(**labels)
         stack.receiver.notifications[i].{receiver, recipient, status, alertname,
                                          severity, team, priority, labels, received_at}
@@ -82,6 +86,8 @@ SQL_QUERIES = ROOT / "exporters/sql/default_queries.yml"
 PID_FILE = "vigil-demo.pid"
 SHOP_DB = "shop"
 EXPORTER_NAMES = ("host", "http", "postgres", "sql")
+INCIDENTS_DB = "incidents"
+SCRAPED = (*EXPORTER_NAMES, "incidents")  # every scrape job of the generated configuration
 
 
 class StackError(RuntimeError):
@@ -99,7 +105,7 @@ class ActiveRunError(StackError):
 
 # Offsets from a base port; the base 19730 gives the addresses written in demo.yaml.
 PORT_OFFSETS = {"host_exporter": 1, "http_exporter": 2, "postgres_exporter": 3,
-                "sql_exporter": 4, "receiver": 10, "shop": 11, "payments": 12,
+                "sql_exporter": 4, "incidents": 5, "receiver": 10, "shop": 11, "payments": 12,
                 "database": 13, "prometheus": 60, "alertmanager": 63}
 DEFAULT_PORT_BASE = 19730
 
@@ -112,6 +118,7 @@ class Ports:
     http_exporter: int
     postgres_exporter: int
     sql_exporter: int
+    incidents: int
     receiver: int
     shop: int
     payments: int
@@ -205,6 +212,7 @@ class Stack:
         self.payments: PaymentsApi | None = None
         self.cluster: pg.PgCluster | None = None
         self.spec: Any = None
+        self.spec_path: Path | None = None
         self._processes: list[_Process] = []
         self._owns_pid_file = False
         self._passwords = {"monitor": secrets.token_urlsafe(18), "reader": secrets.token_urlsafe(18)}
@@ -230,6 +238,7 @@ class Stack:
             "http": f"http://127.0.0.1:{p.http_exporter}/metrics",
             "postgres": f"http://127.0.0.1:{p.postgres_exporter}/metrics",
             "sql": f"http://127.0.0.1:{p.sql_exporter}/metrics",
+            "incidents": f"http://127.0.0.1:{p.incidents}",
             "shop": f"http://127.0.0.1:{p.shop}/",
             "payments": f"https://127.0.0.1:{p.payments}/v1/health",
             "database": f"postgresql://127.0.0.1:{p.database}/{SHOP_DB}",
@@ -239,6 +248,11 @@ class Stack:
     def pg_dsn(self) -> str:
         assert self.cluster is not None, "the stack is not started"
         return self.cluster.dsn(SHOP_DB)
+
+    @property
+    def incidents_dsn(self) -> str:
+        assert self.cluster is not None, "the stack is not started"
+        return self.cluster.dsn(INCIDENTS_DB)
 
     def connect(self) -> psycopg.Connection[Any]:
         """A new autocommit connection to the shop database, as its owner."""
@@ -364,6 +378,7 @@ class Stack:
                                            settings={"max_connections": 60})
         self.cluster.start()
         self.cluster.create_database(SHOP_DB)
+        self.cluster.create_database(INCIDENTS_DB)
         with self.cluster.connect(SHOP_DB, autocommit=False) as conn:
             seed.load(conn, seed.generate())
         monitor, reader = self._passwords["monitor"], self._passwords["reader"]
@@ -413,6 +428,7 @@ class Stack:
                 "http": [f"127.0.0.1:{p.http_exporter}"],
                 "postgres": [f"127.0.0.1:{p.postgres_exporter}"],
                 "sql": [f"127.0.0.1:{p.sql_exporter}"],
+                "incidents": [f"127.0.0.1:{p.incidents}"],
             },
             "alertmanager": [f"127.0.0.1:{p.alertmanager}"],
             "grafana_url": "http://127.0.0.1:3000",
@@ -442,6 +458,7 @@ class Stack:
         from generator.output import write_atomically
 
         path = self._spec_paths()
+        self.spec_path = path
         try:
             self.spec = load_spec(path)
         except SpecError as err:
@@ -552,6 +569,12 @@ class Stack:
                         [sys.executable, "-m", "generator.cli", "exporter", name,
                          "--config", str(path), "--web.listen-address",
                          f"127.0.0.1:{listen[name]}"], env)
+        self._spawn("incidents", [
+            sys.executable, "-m", "generator.cli", "incidents", "serve",
+            "--spec", str(self.spec_path), "--dsn", self.incidents_dsn,
+            "--web.listen-address", f"127.0.0.1:{self.ports.incidents}",
+            "--metrics-interval", f"{max(1.0, min(self.scrape_interval, 5.0)):g}s",
+            "--spool", str(self.run_dir / "incidents-queue.jsonl")])
 
     def _start_prometheus_and_alertmanager(self) -> None:
         alertmanager = alertmanager_binary()
@@ -593,7 +616,7 @@ class Stack:
         """Wait until every configured target has been scraped and is up."""
         deadline = time.monotonic() + timeout
         last: Any = "Prometheus not answering"
-        expected = len(EXPORTER_NAMES) + 2  # and Prometheus and Alertmanager themselves
+        expected = len(SCRAPED) + 2  # and Prometheus and Alertmanager themselves
         while time.monotonic() < deadline:
             self._check_processes()
             try:

@@ -6,7 +6,16 @@ from typing import Any
 
 from generator import output, units
 from generator.model import Spec
-from generator.rules import absent, escalation, monitoring, monitoring_tests, signals, slo, unit_tests
+from generator.rules import (
+    absent,
+    escalation,
+    monitoring,
+    monitoring_tests,
+    reliability,
+    signals,
+    slo,
+    unit_tests,
+)
 
 RULES_FILE = "alert_rules/vigil.rules.yml"
 # The baseline tests' own copy of the groups they check (see unit_tests.rule_groups_for);
@@ -17,7 +26,7 @@ BASELINE_RULES_FILE = "alert_rules/tests/baseline.rules.yml"
 def rule_groups(spec: Spec) -> list[dict[str, Any]]:
     signal_groups, _ = signals.groups(spec)
     return (signal_groups + slo.groups(spec) + absent.groups(spec) + escalation.groups(spec)
-            + monitoring.groups(spec))
+            + reliability.groups(spec) + monitoring.groups(spec))
 
 
 def _test_file(spec: Spec, tests: list[dict[str, Any]], evaluation_interval: str,
@@ -44,6 +53,7 @@ def runbooks(spec: Spec) -> str:
                      f"{objective.description}\n\nA burn-rate alert means the error budget is "
                      "being spent faster than the period allows: find what fails (error rate and "
                      "response time panels, recent deploys) and stop the bleeding first.\n")
+    lines.extend(reliability.runbook_sections(spec))
     if absent.groups(spec):
         lines.append(f"## {absent.RUNBOOK_ANCHOR.replace('_', '-')}\n\n**Absent data.** "
                      f"{absent.RUNBOOK}\n")
@@ -64,6 +74,9 @@ def outputs(spec: Spec) -> dict[str, str]:
                                                             "1m"),
         "alert_rules/runbooks.md": runbooks(spec),
     }
+    reliability_tests = reliability.unit_tests(spec)
+    if reliability_tests:
+        files["alert_rules/tests/reliability.test.yml"] = _test_file(spec, reliability_tests, "1m")
     if baseline:
         groups = unit_tests.rule_groups_for(baseline, rule_groups(spec))
         files[BASELINE_RULES_FILE] = output.header(spec.source) + output.dump_yaml({"groups": groups})

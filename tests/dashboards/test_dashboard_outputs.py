@@ -138,9 +138,19 @@ def test_overview_content(spec, built):
     for name in spec.severities:
         assert f'"severity", "{name}"' in severity
     assert "sum by (team)" in titles["Firing by team"]["targets"][0]["expr"]
-    for key, title in (("mttr", "MTTR target"), ("mtbf", "MTBF target")):
-        assert titles[title]["targets"][0]["expr"] == f"vector({int(spec.reliability[key])})"
-        assert "not shown" in titles[title]["description"]
+    for key, title in (("mttr", "MTTR (30d)"), ("mtbf", "MTBF (30d)")):
+        expr = titles[title]["targets"][0]["expr"]
+        assert f'vigil:{key}:seconds{{window="30d",' in expr  # measured, not the target
+        steps = titles[title]["fieldConfig"]["defaults"]["thresholds"]["steps"]
+        assert steps[1]["value"] == spec.reliability[key]
+        bad = steps[1]["color"] if key == "mttr" else steps[0]["color"]
+        assert bad == spec.severities["critical"].colour  # past the target
+    for kind in ("Response", "Resolution"):
+        expr = titles[f"{kind} target breaches by priority"]["targets"][0]["expr"]
+        assert f"vigil:incidents:{kind.lower()}_target_breaches" in expr and "offset $__range" in expr
+        for severity in spec.severities.values():
+            assert f'"priority", "{severity.priority}"' in expr
+    assert "vigil_incidents_open" in titles["Open incidents"]["targets"][0]["expr"]
 
 
 def test_panel_queries_extracts_every_target(built):

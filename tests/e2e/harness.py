@@ -225,3 +225,43 @@ def age_the_wal_backups(e2e: E2E) -> Callable[[], None]:
     return run
 
 
+
+
+# -- incidents ------------------------------------------------------------------------
+
+PROBE_INCIDENT = {"alertname": "ReportProbe", "severity": "critical", "priority": "P0",
+                  "team": "operations", "environment": "demo", "instance": "report-probe"}
+PROBE_SECONDS = 90.0  # how long the probe incident lasted
+
+
+def incident_rows(e2e: E2E, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Rows of a query over the stack's incident store."""
+    import psycopg
+
+    with psycopg.connect(e2e.stack.incidents_dsn, autocommit=True) as conn:
+        try:
+            return list(conn.execute(sql, params).fetchall())
+        except psycopg.errors.UndefinedTable:  # the recorder has not migrated yet
+            return []
+
+
+def _post_probe(e2e: E2E, starts: float, ends: float) -> None:
+    def iso(seconds: float) -> str:
+        return datetime.fromtimestamp(seconds, UTC).isoformat()
+    requests.post(f"{e2e.stack.alertmanager_url}/api/v2/alerts", timeout=5, json=[{
+        "labels": PROBE_INCIDENT, "annotations": {"summary": "a probe incident for the report"},
+        "startsAt": iso(starts), "endsAt": iso(ends)}]).raise_for_status()
+
+
+def record_probe_incident(e2e: E2E) -> None:
+    """A critical incident of PROBE_SECONDS, fired and resolved through the stack's
+    Alertmanager, so MTTR, MTBF and the report have a finished incident to measure.
+    It stays in the store (resolved): the stack's incidents are never counted exactly."""
+    start = time.time() - PROBE_SECONDS - 5
+    _post_probe(e2e, start, time.time() + 3600)
+    time.sleep(2)
+    _post_probe(e2e, start, start + PROBE_SECONDS)
+    wait_for(lambda: incident_rows(e2e, "SELECT 1 FROM vigil_incidents.incidents WHERE "
+                                        "alertname = %s AND resolved_at IS NOT NULL",
+                                   (PROBE_INCIDENT["alertname"],)), 60, interval=0.5,
+             message="the probe incident was not recorded as resolved")

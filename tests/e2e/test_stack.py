@@ -39,6 +39,7 @@ from tests.e2e.harness import (
     delivered,
     delivery_bound,
     prometheus_only,
+    record_probe_incident,
     sql_interval,
     to_everyone,
 )
@@ -319,6 +320,10 @@ def test_the_backfilled_history_gives_baselines(e2e):
 
 def test_every_dashboard_panel_has_data(e2e):
     e2e.inject("failed logins", _with_conn(e2e, workload.failed_login_burst))  # alerts fire
+    # a finished critical incident, settled, gives MTTR and MTBF their values
+    e2e.inject("probe incident", lambda: record_probe_incident(e2e))
+    wait_for(lambda: e2e.stack.query("vigil:mttr:seconds"), 120, interval=1,
+             message="no MTTR recorded from the probe incident")
     wait_for(lambda: e2e.stack.query("vigil:daily_revenue:baseline"), 120, interval=1,
              message="no baseline after the backfill")
     empty, failed = [], []

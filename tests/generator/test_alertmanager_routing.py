@@ -57,7 +57,10 @@ def test_receivers_use_the_severity_channels():
     assert "http://sms-gateway:8080/send?to=cto" in urls
     assert "http://phone-gateway:8080/call?to=on_call_engineer" in urls
     warning = receivers["severity-warning"]
-    assert {k for k in warning if k != "name"} == {"slack_configs", "email_configs"}
+    # the webhook is the incident recorder's, which every receiver notifies
+    assert {k for k in warning if k != "name"} == {"slack_configs", "email_configs",
+                                                   "webhook_configs"}
+    assert [w["url"] for w in warning["webhook_configs"]] == ["http://incidents:9735/api/v1/alerts"]
     revenue = receivers["signal-daily_revenue-warning"]
     assert sorted(e["to"] for e in revenue["email_configs"]) == ["finance@example.com",
                                                                    "management@example.com"]
