@@ -34,6 +34,11 @@ def bound(value: float) -> float:
     return round(value, 9)
 
 
+def le_label(value: float) -> str:
+    """The `le` label of the bucket bounded by `value`, as the http exporter writes it."""
+    return bucket_label(bound(value))
+
+
 def seconds(value: float) -> str:
     """`0.3s`, `2.5s`: bounds as the exporter config writes them, for messages."""
     return f"{bound(value):g}s"
@@ -57,7 +62,7 @@ class LatencySli:
 
     @property
     def le(self) -> str:
-        return bucket_label(bound(self.threshold))
+        return le_label(self.threshold)
 
     @property
     def good_expr(self) -> str:

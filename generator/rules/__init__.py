@@ -6,7 +6,7 @@ from typing import Any
 
 from generator import output, units
 from generator.model import Spec
-from generator.rules import escalation, signals, slo, unit_tests
+from generator.rules import escalation, signals, slo, slo_tests, unit_tests
 
 RULES_FILE = "alert_rules/vigil.rules.yml"
 
@@ -47,7 +47,8 @@ def outputs(spec: Spec) -> dict[str, str]:
     files = {
         RULES_FILE: output.header(spec.source) + output.dump_yaml({"groups": rule_groups(spec)}),
         "alert_rules/tests/signals.test.yml": _test_file(spec, regular, "1m"),
-        "alert_rules/tests/slo.test.yml": _test_file(spec, unit_tests.slo_tests(spec), "5m"),
+        "alert_rules/tests/slo.test.yml": _test_file(
+            spec, slo_tests.slo_tests(spec), units.format_duration(slo_tests.EVALUATION)),
         "alert_rules/tests/escalation.test.yml": _test_file(spec, unit_tests.escalation_tests(spec),
                                                             "1m"),
         "alert_rules/runbooks.md": runbooks(spec),
