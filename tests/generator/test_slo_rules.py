@@ -43,7 +43,7 @@ def _promtool(generated: Path, work: Path, rules: str, names: list[str]) -> str:
     (work / SLO_TESTS).write_text(yaml.safe_dump(body, sort_keys=False))
     result = subprocess.run(["promtool", "test", "rules", SLO_TESTS], cwd=work,
                             capture_output=True, text=True, timeout=300)
-    return ("SUCCESS" if result.returncode == 0 else "FAILED") + "\n" + result.stdout
+    return ("SUCCESS" if result.returncode == 0 else "FAILED") + "\n" + result.stdout + result.stderr
 
 
 AVAILABILITY_ERRORS = 'vigil_http_requests_total{status_class="5xx",'
