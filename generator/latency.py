@@ -94,3 +94,29 @@ def buckets_problem(buckets: tuple[float, ...]) -> tuple[int, str] | None:
             return index, (f"expected buckets in increasing order, got "
                            f"{seconds(buckets[index])} after {seconds(buckets[index - 1])}")
     return None
+
+
+def raw_bucket_problem(template: str) -> str | None:
+    """A hand-written SLI on the http exporter's histogram with an `le` it does not have.
+
+    `_bucket{le="0.3"}` written by hand used to be accepted and record nothing; the
+    default buckets are all such an SLI can know of, so any other bound is refused in
+    favour of `latency:`, which checks it against the buckets the exporter is given.
+    """
+    try:
+        selectors = promql.vector_selectors(promql.render(template, "", "5m"))
+    except ValueError:
+        return None  # reported as a PromQL error
+    known = {le_label(b) for b in DEFAULT_BUCKETS} | {"+Inf"}
+    for selector in selectors:
+        if selector.name != f"{HTTP_HISTOGRAM}_bucket":
+            continue
+        for matcher in selector.matchers.matchers:
+            equal = str(matcher.op).rsplit(".", 1)[-1] == "Equal"
+            if matcher.name == "le" and equal and matcher.value not in known:
+                return (f'le="{matcher.value}" is not a bucket of the http exporter\'s '
+                        f"{HTTP_HISTOGRAM} (default buckets: "
+                        f"{', '.join(sorted(known - {'+Inf'}, key=float))}), so this SLI "
+                        "would select nothing; expected `latency: {threshold: ...}` (with "
+                        "`buckets:` as the exporter is configured) instead")
+    return None

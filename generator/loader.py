@@ -460,6 +460,9 @@ class _Builder:
             for key in ("error", "good", "total"):
                 if key in sli:
                     self._check_promql(join(join(path, "sli"), key), sli[key])
+                if key in sli and latency_sli is None and \
+                        (message := latency.raw_bucket_problem(sli[key])) is not None:
+                    self.problem(join(join(path, "sli"), key), message)
                 if key in sli and "$window" not in sli[key]:
                     self.problem(join(join(path, "sli"), key),
                                  "expected a `$window` placeholder in the range, e.g. "

@@ -20,8 +20,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import promql_parser
-
 from generator import promql
 from generator.latency import DEFAULT_BUCKETS, HTTP_EXPORTER, HTTP_HISTOGRAM, le_label
 from generator.model import Slo, Spec
@@ -47,20 +45,6 @@ def _model(slo: Slo, good: float, bad: float) -> list[Series]:
     return series
 
 
-def _selectors(node: Any) -> list[Any]:
-    """Every vector selector in a parsed expression."""
-    if isinstance(node, promql_parser.VectorSelector):
-        return [node]
-    found = []
-    for attribute in ("lhs", "rhs", "expr", "param", "vector_selector"):
-        child = getattr(node, attribute, None)
-        if child is not None:
-            found += _selectors(child)
-    for child in getattr(node, "args", None) or []:
-        found += _selectors(child)
-    return found
-
-
 def _matches(matcher: Any, labels: dict[str, str]) -> bool:
     value = labels.get(matcher.name, "")
     op = str(matcher.op).rsplit(".", 1)[-1]
@@ -74,7 +58,7 @@ def _matches(matcher: Any, labels: dict[str, str]) -> bool:
 
 def _sees(expr: str, series: list[tuple[str, dict[str, str]]]) -> bool:
     """Whether every selector of `expr` selects at least one of `series`."""
-    for selector in _selectors(promql_parser.parse(expr)):
+    for selector in promql.vector_selectors(expr):
         matchers = list(selector.matchers.matchers)
         if not any((selector.name is None or selector.name == name)
                    and all(_matches(m, {**labels, "__name__": name}) for m in matchers)

@@ -52,6 +52,13 @@ BAD = [
      "slos.latency.sli: expected exactly one of error or good or latency"),
     ("error without total", _latency(error="sum(rate(x[$window]))"),
      "slos.latency.sli.total: required key is missing (with `error` or `good`)"),
+    ("hand-written bucket the exporter does not have", _latency(
+        good='sum(rate(vigil_http_request_duration_seconds_bucket{le="0.3",$sel}[$window]))',
+        total="sum(rate(vigil_http_request_duration_seconds_count{$sel}[$window]))"),
+     'slos.latency.sli.good: le="0.3" is not a bucket of the http exporter\'s '
+     "vigil_http_request_duration_seconds (default buckets: 0.005, 0.01, 0.025, 0.05, 0.1, "
+     "0.25, 0.5, 1.0, 2.0, 2.5, 5.0, 10.0), so this SLI would select nothing; expected "
+     "`latency: {threshold: ...}` (with `buckets:` as the exporter is configured) instead"),
     ("broken selector", _latency(latency={"threshold": "2s", "selector": 'route="/x'}),
      "slos.latency.sli.latency.selector: expected a PromQL expression"),
 ]
