@@ -26,7 +26,7 @@ from generator.rules import signals
 from generator.rules.humanize import humanize_value
 from generator.rules.slo import COVERAGE_WINDOW
 from generator.rules.slo import alerting_rules as slo_alerting_rules
-from generator.rules.slo_inputs import input_series
+from generator.rules.slo_inputs import input_series, modelled
 
 EVALUATION = 300.0  # the test file's evaluation_interval: SLO windows are hours to days
 STEADY = 2 * 3600.0  # how long the constant-burn cases run: the 1h windows fill
@@ -34,17 +34,24 @@ EXHAUSTED_FOR = 900.0  # the exhaustion alert's `for`
 BELOW = 0.99  # "just below min_rate"
 
 
-def covered(slo: Slo, history: float) -> float:
+def covered(slo: Slo, history: float, first: float = EVALUATION,
+            spacing: float = EVALUATION) -> float:
     """The share of the period the recorded samples span after `history` seconds.
 
-    The first rate is recorded at the first evaluation after t=0 (a rate needs two
-    samples), so the recorded series spans `history - EVALUATION`.
+    From raw series, the first rate is recorded at the first evaluation after t=0 (a
+    rate needs two samples) and then once per evaluation; recorded rates fed directly
+    start at t=0 with the input's one-minute spacing (`first=0, spacing=60`).
     """
-    span = history - EVALUATION
+    span = history - first
     hour = units.parse_duration(COVERAGE_WINDOW)
     if span < hour:
         return min(hour / slo.period, 1.0)
-    return min(span / EVALUATION / (hour / EVALUATION) / (slo.period / hour), 1.0)
+    return min(span / spacing / (hour / spacing) / (slo.period / hour), 1.0)
+
+
+def _timing(spec: Spec, slo: Slo) -> tuple[float, float]:
+    """(first recorded sample, spacing) of the SLO's recorded rates in its cases."""
+    return (EVALUATION, EVALUATION) if modelled(spec, slo) else (0.0, 60.0)
 
 
 def _burns(slo: Slo) -> list[float]:
@@ -69,7 +76,7 @@ def slo_tests(spec: Spec) -> list[dict[str, Any]]:
         budget = 1 - slo.objective
         steady_rate = max(slo.min_rate * 10, 10.0)
         for burn in _burns(slo):
-            spent = burn * covered(slo, STEADY)
+            spent = burn * covered(slo, STEADY, *_timing(spec, slo))
             tests.append(_case(spec, slo, f"burning {burn:g}x for {units.format_duration(STEADY)} "
                                f"spends {units.format_percent(round(spent, 4))} of the budget",
                                steady_rate, min(burn * budget, 1.0), STEADY))
@@ -100,8 +107,9 @@ def _case(spec: Spec, slo: Slo, title: str, rate: float, ratio: float,
     samples = int(history // 60) + 1
     expected = [_burn_expected(spec, slo, w, burn) for w in slo.windows
                 if guarded and burn > w.factor and (w.for_ or 0) + 600 <= history]
-    remaining = 1 - ratio * covered(slo, history) / budget
-    still = 1 - ratio * covered(slo, history - EXHAUSTED_FOR) / budget
+    timing = _timing(spec, slo)
+    remaining = 1 - ratio * covered(slo, history, *timing) / budget
+    still = 1 - ratio * covered(slo, history - EXHAUSTED_FOR, *timing) / budget
     exhausted = [_exhausted_expected(spec, slo, remaining)] if guarded and still <= 0 else []
     at = units.format_duration(history)
     name = signals.alert_name(slo.name)
