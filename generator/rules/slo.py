@@ -62,11 +62,14 @@ def windows(slo: Slo) -> list[str]:
 def recording_rules(spec: Spec, slo: Slo) -> list[dict[str, Any]]:
     matchers = spec.matchers(slo.exporter)
     total = promql.render(slo.total_expr, matchers, BASE_WINDOW)
+    # A counter of bad (or good) events has no series until the first such event: the
+    # http exporter writes `status_class="5xx"` after the first server error. Without
+    # `or 0 * total` an SLO that never failed would record no error ratio and no budget.
     if slo.error_expr is not None:
-        errors = promql.render(slo.error_expr, matchers, BASE_WINDOW)
+        errors = f"({promql.render(slo.error_expr, matchers, BASE_WINDOW)}) or 0 * ({total})"
     else:
         good = promql.render(slo.good_expr or "", matchers, BASE_WINDOW)
-        errors = f"({total}) - ({good})"
+        errors = f"({total}) - (({good}) or 0 * ({total}))"
     rules: list[dict[str, Any]] = [
         {"record": "vigil_slo:errors:rate5m", "expr": errors, "labels": _labels(spec, slo)},
         {"record": "vigil_slo:total:rate5m", "expr": total, "labels": _labels(spec, slo)},

@@ -9,7 +9,8 @@ whole `vigil_http_request_duration_seconds` histogram with the SLO's buckets, so
 recording rules run on the exporter's own shape and a dead SLI fails its test.
 
 The traffic model: good requests are `2xx` and faster than the smallest bucket, bad
-ones are `5xx` and slower than the largest, so an availability SLI (`5xx` of all)
+ones are `5xx` and slower than the largest; a status class nobody has seen yet has no
+series, as in the exporter, so an availability SLI (`5xx` of all)
 and a latency SLI (over any bucket) see the same error ratio. An SLI whose selectors
 cannot see this model (another exporter's metrics, `4xx` as errors, a route filter
 that excludes it) gets its recorded rates fed instead, as custom signals do.
@@ -34,10 +35,10 @@ def _model(slo: Slo, good: float, bad: float) -> list[Series]:
     """The http exporter's series for `good` and `bad` requests a minute."""
     buckets = slo.latency.buckets if slo.latency else DEFAULT_BUCKETS
     total = good + bad
+    # A status class appears once the exporter has counted one such request.
     series: list[Series] = [
-        ("vigil_http_requests_total", {**REQUEST, "status_class": "2xx"}, good),
-        ("vigil_http_requests_total", {**REQUEST, "status_class": "5xx"}, bad),
-    ]
+        ("vigil_http_requests_total", {**REQUEST, "status_class": status}, per_minute)
+        for status, per_minute in (("2xx", good), ("5xx", bad)) if per_minute > 0]
     series += [(f"{HTTP_HISTOGRAM}_bucket", {**REQUEST, "le": le_label(b)}, good) for b in buckets]
     series += [(f"{HTTP_HISTOGRAM}_bucket", {**REQUEST, "le": "+Inf"}, total),
                (f"{HTTP_HISTOGRAM}_count", REQUEST, total),

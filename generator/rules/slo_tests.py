@@ -7,6 +7,8 @@ Each SLO gets, fed as exporter-shaped raw series (generator/rules/slo_inputs.py)
 - a total outage at exactly `min_rate`, long enough to spend 1.5 times the budget
   projected for the period: every burn-rate alert and the exhaustion alert fire,
   so traffic of exactly the stated rate passes the guard;
+- no bad request at all (the exporter has no `5xx` series yet): the error ratio
+  is recorded as 0 and the budget as whole, nothing fires;
 - the same outage just below `min_rate` (99 % of it): nothing fires (it lasts as long
   as the previous case, or the steady cases' time if that is shorter).
 
@@ -20,11 +22,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from generator import templating, units
+from generator import promql, templating, units
 from generator.model import BurnWindow, Slo, Spec
 from generator.rules import signals
 from generator.rules.humanize import humanize_value
-from generator.rules.slo import COVERAGE_WINDOW
+from generator.rules.slo import BASE_WINDOW, COVERAGE_WINDOW, series_matchers
 from generator.rules.slo import alerting_rules as slo_alerting_rules
 from generator.rules.slo_inputs import input_series, modelled
 
@@ -32,6 +34,7 @@ EVALUATION = 300.0  # the test file's evaluation_interval: SLO windows are hours
 STEADY = 2 * 3600.0  # how long the constant-burn cases run: the 1h windows fill
 EXHAUSTED_FOR = 900.0  # the exhaustion alert's `for`
 BELOW = 0.99  # "just below min_rate"
+NO_ERRORS = 3600.0  # how long the error-free case runs
 
 
 def covered(slo: Slo, history: float, first: float = EVALUATION,
@@ -80,6 +83,7 @@ def slo_tests(spec: Spec) -> list[dict[str, Any]]:
             tests.append(_case(spec, slo, f"burning {burn:g}x for {units.format_duration(STEADY)} "
                                f"spends {units.format_percent(round(spent, 4))} of the budget",
                                steady_rate, min(burn * budget, 1.0), STEADY))
+        tests.append(_no_errors_case(spec, slo, steady_rate))
         history = _outage_history(slo)
         outage = units.format_duration(history)
         if slo.min_rate > 0:
@@ -97,6 +101,24 @@ def slo_tests(spec: Spec) -> list[dict[str, Any]]:
             tests.append(_case(spec, slo, f"outage for {outage} spends the budget", 10.0, 1.0,
                                history))
     return tests
+
+
+def _no_errors_case(spec: Spec, slo: Slo, rate: float) -> dict[str, Any]:
+    """No bad request yet: the SLO still records an error ratio of 0 and a whole budget."""
+    case = _case(spec, slo, f"no errors for {units.format_duration(NO_ERRORS)} leaves the "
+                 "budget whole", rate, 0.0, NO_ERRORS)
+    at = units.format_duration(NO_ERRORS)
+    labels = dict(sorted({"slo": slo.name, **spec.selectors}.items()))
+    case["promql_expr_test"] = [
+        {"expr": f"{name}{series_matchers(spec, slo, **extra)}", "eval_time": at,
+         "exp_samples": [{"labels": _series_text(name, {**labels, **extra}), "value": value}]}
+        for name, extra, value in (("vigil_slo:error_ratio", {"window": BASE_WINDOW}, 0),
+                                   ("vigil_slo:error_budget_remaining:ratio", {}, 1))]
+    return case
+
+
+def _series_text(name: str, labels: dict[str, str]) -> str:
+    return f"{name}{{{promql.matchers(sorted(labels.items()))}}}"
 
 
 def _case(spec: Spec, slo: Slo, title: str, rate: float, ratio: float,
