@@ -7,6 +7,9 @@ BIN    := $(VENV)/bin
 
 DURATION  ?=
 PORT_BASE ?=
+# pytest-xdist workers for `make test`; tests sharing a costly fixture stay on one
+# worker (tests/conftest.py). TEST_WORKERS=0 runs the suite in one process.
+TEST_WORKERS ?= 2
 
 .PHONY: demo run test lint setup system-deps bench check schema
 
@@ -24,7 +27,7 @@ schema: setup
 
 test: setup system-deps
 	$(BIN)/ruff check .
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 lint: setup
 	$(BIN)/ruff check .

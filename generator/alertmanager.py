@@ -1,6 +1,9 @@
 """`deploy/alertmanager/alertmanager.yml` from the spec's severities, receivers and windows.
 
 The routing tree, top to bottom (first match wins):
+0. the Watchdog → the heartbeat receiver, re-sent every `monitoring.heartbeat.
+   repeat_interval`, never muted and never inhibited (an outside service pages when
+   it stops arriving, at most a fifth late); the InfoInhibitor → a receiver with no integrations;
 1. escalations (`AlertEscalated`, by severity and level) → that level's receivers;
 2. signals with their own `recipients` (e.g. revenue → finance and management);
 3. teams declared with recipients (`team` label);
@@ -23,6 +26,7 @@ from typing import Any
 
 from generator import output, templating, units
 from generator.model import Receiver, Secret, Severity, Spec
+from generator.rules import monitoring
 from generator.rules.escalation import ALERT_NAME
 
 SECRETS_DIR = "/run/secrets"
@@ -51,6 +55,9 @@ def secret_envs(spec: Spec) -> list[str]:
             names.update(v.env for v in settings.values() if isinstance(v, Secret) and v.env)
     if spec.email and spec.email.password and spec.email.password.env:
         names.add(spec.email.password.env)
+    token = spec.monitoring.heartbeat.token
+    if token is not None and token.env:
+        names.add(token.env)
     return sorted(names)
 
 
@@ -125,9 +132,49 @@ def _time_intervals(spec: Spec) -> list[dict[str, Any]]:
     return result
 
 
+HEARTBEAT_RECEIVER = "heartbeat"
+INFO_INHIBITOR_RECEIVER = "info-inhibitor"
+HEARTBEAT_TICKS = 5  # group_interval ticks per heartbeat repeat_interval
+
+
+def _monitoring_routes(spec: Spec) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(receivers, routes) for the Watchdog and the InfoInhibitor, placed before all others.
+
+    The Watchdog's route repeats it at the heartbeat's pace (group_interval equal to the
+    repeat, so Alertmanager looks again that often) and has no mute_time_intervals: a
+    heartbeat that pauses in a maintenance window would page the heartbeat service.
+    """
+    heartbeat = spec.monitoring.heartbeat
+    receiver: dict[str, Any] = {"name": HEARTBEAT_RECEIVER}
+    if heartbeat.url is not None:
+        settings: dict[str, Any] = {"url": heartbeat.url}
+        if heartbeat.token is not None:
+            settings["token"] = heartbeat.token
+        key, hook = _integration("webhook", settings)
+        hook["send_resolved"] = False  # the Watchdog never resolves; silence is the signal
+        receiver[key] = [hook]
+    # Alertmanager re-sends only at a group_interval tick once repeat_interval has passed
+    # since the last send, so a tick equal to the repeat doubles it; a fifth of it makes
+    # the posts arrive at most a fifth late.
+    tick = max(round(heartbeat.repeat_interval / HEARTBEAT_TICKS, 3), 1.0)
+    receivers = [receiver]
+    routes: list[dict[str, Any]] = [{
+        "matchers": [matcher("alertname", monitoring.WATCHDOG)],
+        "receiver": HEARTBEAT_RECEIVER,
+        "group_by": ["alertname"],
+        "group_wait": "0s",
+        "group_interval": units.format_duration(tick),
+        "repeat_interval": units.format_duration(heartbeat.repeat_interval),
+    }]
+    if monitoring.info_inhibitor_severities(spec) is not None:
+        receivers.append({"name": INFO_INHIBITOR_RECEIVER})
+        routes.append({"matchers": [matcher("alertname", monitoring.INFO_INHIBITOR)],
+                       "receiver": INFO_INHIBITOR_RECEIVER})
+    return receivers, routes
+
+
 def config(spec: Spec) -> dict[str, Any]:
-    receivers: list[dict[str, Any]] = []
-    routes: list[dict[str, Any]] = []
+    receivers, routes = _monitoring_routes(spec)
     severities = list(spec.severities.values())
 
     for severity in severities:
@@ -190,8 +237,17 @@ def _inhibit_rules(spec: Spec) -> list[dict[str, Any]]:
 
     "The same thing" is the signal (or SLO) and the labels the alert is raised per; the
     source and target are pinned to that signal so unrelated alerts never inhibit.
+    The InfoInhibitor silences the info severity in its deployment (selector labels);
+    it fires only while nothing more severe does there. No rule targets the Watchdog.
     """
     rules = []
+    found = monitoring.info_inhibitor_severities(spec)
+    if found is not None:
+        rules.append({
+            "source_matchers": [matcher("alertname", monitoring.INFO_INHIBITOR)],
+            "target_matchers": [matcher("severity", found[0])],
+            "equal": sorted(spec.selectors),
+        })
     order = list(spec.severities)
     for signal in spec.signals.values():
         severities = [t.severity for t in signal.thresholds]

@@ -23,7 +23,9 @@ from generator.model import (
     BurnWindow,
     EmailSettings,
     EscalationStep,
+    Heartbeat,
     MaintenanceWindow,
+    Monitoring,
     Receiver,
     Secret,
     Severity,
@@ -42,6 +44,8 @@ DEFAULTS: dict[str, Any] = {
     "jobs": {e: f"vigil-{e}" for e in catalogue.EXPORTERS},
 }
 DEFAULT_PORTS = {"host": 9731, "http": 9732, "postgres": 9733, "sql": 9734}
+DEFAULT_ABSENT_FOR = 600.0  # 10m: longer than any exporter's restart or slowest first query
+DEFAULT_ABSENT_GRACE = 300.0  # 5m for a new target to produce its series
 SEVERITY_COLOURS = {"P0": "red", "P1": "orange", "P2": "yellow", "P3": "blue"}
 
 # The SRE workbook's four windows for a 30-day period, as share of budget consumed.
@@ -191,6 +195,8 @@ class _Builder:
             e: tuple(_valid_list(targets_in.get(e))) or (f"localhost:{DEFAULT_PORTS[e]}",)
             for e in catalogue.EXPORTERS
         }
+        alertmanagers = tuple(_valid_list(self.data.get("alertmanager"))) or ("localhost:9093",)
+        monitoring = self._monitoring(severities, jobs, alertmanagers)
         return Spec(
             source=self.source,
             name=self.get("name"),
@@ -199,7 +205,7 @@ class _Builder:
             selectors=_valid(self.data.get("selectors") or {}),
             jobs=jobs,
             targets=targets,
-            alertmanagers=tuple(_valid_list(self.data.get("alertmanager"))) or ("localhost:9093",),
+            alertmanagers=alertmanagers,
             duplicate_suppression=self.get("duplicate_suppression"),
             severities=severities,
             receivers=receivers,
@@ -209,7 +215,68 @@ class _Builder:
             maintenance=windows,
             signals=signals,
             slos=slos,
+            monitoring=monitoring,
             reliability=_valid(self.data.get("reliability") or {}),
+            absent_grace=_valid(self.data.get("defaults") or {}).get("absent_grace",
+                                                                     DEFAULT_ABSENT_GRACE),
+        )
+
+    # Monitoring the monitoring ------------------------------------------------------
+    def _monitoring(self, severities: dict[str, Severity], jobs: dict[str, str],
+                    alertmanagers: tuple[str, ...]) -> Monitoring:
+        body = _valid(self.data.get("monitoring") or {})
+        ordered = list(severities) or ["critical"]
+
+        def severity(path: str, given: Any, preferred: str, fallback: str) -> str:
+            if given in (None, INVALID):
+                return preferred if preferred in severities else fallback
+            if given in self._declared_severities() and given not in severities:
+                return fallback  # that severity is broken and already reported
+            if given not in severities:
+                self.problem(path, f"unknown severity {given!r}; expected one of: "
+                             f"{', '.join(severities)}")
+                return fallback
+            return str(given)
+
+        down = _valid(body.get("target_down") or {})
+        heartbeat = _valid(body.get("heartbeat") or {})
+        token = heartbeat.get("token")
+        inhibitor = body.get("info_inhibitor")
+        if inhibitor in (None, INVALID):
+            info: str | None = "info" if "info" in severities else None
+        elif inhibitor == "none":
+            info = None
+        else:
+            info = severity("monitoring.info_inhibitor", inhibitor, "", ordered[-1])
+            if info not in severities:
+                info = None
+            elif info == ordered[0]:
+                self.problem("monitoring.info_inhibitor", f"{info!r} is the most severe "
+                             "severity: nothing could ever let its alerts through")
+        own_jobs, own_targets = {}, {}
+        for what, default_job, default_targets in (("prometheus", "prometheus", ("localhost:9090",)),
+                                                   ("alertmanager", "alertmanager", alertmanagers)):
+            section = _valid(body.get(what) or {})
+            own_jobs[what] = section.get("job") or default_job
+            own_targets[what] = tuple(_valid_list(section.get("targets"))) or default_targets
+            if own_jobs[what] in jobs.values():
+                self.problem(join(join("monitoring", what), "job"),
+                             f"job {own_jobs[what]!r} is also an exporter's; Prometheus needs a "
+                             "distinct name per scrape job")
+        defaults = _valid(self.data.get("defaults") or {})
+        return Monitoring(
+            heartbeat=Heartbeat(url=heartbeat.get("url"),
+                                token=_secret(token) if isinstance(token, dict) else None,
+                                repeat_interval=heartbeat.get("repeat_interval") or 60.0),
+            severity=severity("monitoring.severity", body.get("severity"), "warning", ordered[-1]),
+            target_down_severity=severity("monitoring.target_down.severity", down.get("severity"),
+                                          "critical", ordered[0]),
+            target_down_for=down.get("for", defaults.get("for", 300.0)),
+            for_=body.get("for", 600.0),
+            team=body.get("team") or defaults.get("team") or "operations",
+            info_severity=info,
+            jobs=own_jobs,
+            targets=own_targets,
         )
 
     # Receivers and routing --------------------------------------------------------
@@ -348,6 +415,7 @@ class _Builder:
         defaults = _valid(self.data.get("defaults") or {})
         default_for = defaults.get("for", 300.0)
         default_team = defaults.get("team") or "operations"
+        default_absent = defaults.get("absent_for", DEFAULT_ABSENT_FOR)
         result: dict[str, Signal] = {}
         panel_ids: dict[str, int] = {}
         for name, body in _valid(self.data.get("signals") or {}).items():
@@ -378,12 +446,16 @@ class _Builder:
             recipients = _valid_list(body.get("recipients"))
             self._check_receivers(join(path, "recipients"), recipients, receivers)
             team = body.get("team") or default_team
+            optional = body.get("optional", False)
+            if "expr" in body and parsed and body.get("enabled", True) and not optional:
+                self._check_watchable(join(path, "expr"), definition.expr)
             panel_ids[definition.dashboard] = panel_ids.get(definition.dashboard, 0) + 1
             result[name] = Signal(
                 definition=definition, thresholds=tuple(parsed),
                 for_=body.get("for", default_for), team=team,
                 recipients=tuple(recipients), baseline_weeks=body.get("baseline_weeks") or 4,
                 enabled=body.get("enabled", True), panel_id=panel_ids[definition.dashboard],
+                absent_for=body.get("absent_for", default_absent), optional=optional,
             )
         return result
 
@@ -425,6 +497,18 @@ class _Builder:
         except ValueError as err:
             self.problem(path, f"expected a PromQL expression: {err}")
 
+    def _check_watchable(self, path: str, template: str) -> None:
+        """A threshold on an expression that reads no metric by name has no absent-data
+        alert: if it stops returning data, nothing would say so."""
+        try:
+            clauses = promql.presence_clauses(promql.render(template, "", "5m"))
+        except ValueError:
+            return  # not PromQL: already reported by _check_promql
+        if not clauses:
+            self.problem(path, "reads no metric by name, so no absent-data alert can watch "
+                         "it; select a metric by name (e.g. `my_metric{$sel}`) or set "
+                         "`optional: true`")
+
     def _check_threshold_order(self, path: str, parsed: list[thresholds.Threshold],
                                severities: dict[str, Severity]) -> None:
         """A warning that fires later than the critical is a typo or a wrong plan."""
@@ -443,6 +527,8 @@ class _Builder:
         ordered = list(severities) or ["critical"]
         page = "critical" if "critical" in severities else ordered[0]
         ticket = "warning" if "warning" in severities else ordered[-1]
+        default_absent = _valid(self.data.get("defaults") or {}).get("absent_for",
+                                                                     DEFAULT_ABSENT_FOR)
         for name, body in _valid(self.data.get("slos") or {}).items():
             body = _valid(body)
             path = join("slos", name)
@@ -511,6 +597,7 @@ class _Builder:
                 team=body.get("team") or "operations",
                 dashboard=body.get("dashboard") or "application",
                 latency=latency_sli,
+                absent_for=body.get("absent_for", default_absent),
             )
         return result
 

@@ -82,6 +82,8 @@ class Signal:
     baseline_weeks: int
     enabled: bool
     panel_id: int  # stable id of the signal's panel on its dashboard
+    absent_for: float = 600.0  # seconds without its metrics before the absent-data alert
+    optional: bool = False  # no absent-data alert: the metrics may legitimately be missing
 
     @property
     def name(self) -> str:
@@ -121,6 +123,31 @@ class Slo:
     # rate × min_rate_per with the stated count, so the stated value itself passes.
     min_rate_per: float = 1.0
     latency: LatencySli | None = None  # set when the SLI is `latency:`; exprs derive from it
+    absent_for: float = 600.0  # seconds without SLI data before the absent-data alert
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    """Where the always-firing Watchdog is delivered: an outside service pages when it stops."""
+
+    url: str | None  # None: the Watchdog still fires, but nothing outside hears it
+    token: Secret | None
+    repeat_interval: float
+
+
+@dataclass(frozen=True)
+class Monitoring:
+    """Alerts about the monitoring itself (generator/rules/monitoring.py)."""
+
+    heartbeat: Heartbeat
+    severity: str  # of every monitoring alert but target down
+    target_down_severity: str
+    target_down_for: float
+    for_: float  # of the other monitoring alerts
+    team: str
+    info_severity: str | None  # kept out of notifications by the InfoInhibitor; None: off
+    jobs: dict[str, str]  # "prometheus" / "alertmanager" → their scrape job
+    targets: dict[str, tuple[str, ...]]
 
 
 @dataclass(frozen=True)
@@ -142,7 +169,9 @@ class Spec:
     maintenance: tuple[MaintenanceWindow, ...]
     signals: dict[str, Signal]
     slos: dict[str, Slo]
+    monitoring: Monitoring
     reliability: dict[str, float] = field(default_factory=dict)
+    absent_grace: float = 300.0  # seconds a new target has before its series count as absent
 
     def matchers(self, exporter: str | None) -> str:
         """Label matchers scoping a query to this spec (and the exporter's job)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import posixpath
 from typing import Any
 
-from generator import catalogue, output
+from generator import catalogue, output, units
 from generator.model import Spec
 
 # Labels Prometheus attaches to every scraped series itself (the target's job and address).
@@ -19,6 +19,8 @@ TARGET_LABELS = ("job", "instance")
 
 
 CONFIG_FILE = "deploy/prometheus/prometheus.yml"
+SCRAPE_INTERVAL = 15.0  # seconds, every job
+SCRAPE_TIMEOUT = 10.0  # generator/rules/monitoring.py alerts on scrapes close to it
 RULE_FILES = ("../../alert_rules/*.rules.yml",)  # relative to CONFIG_FILE, as Prometheus reads it
 
 
@@ -28,20 +30,27 @@ def rule_globs() -> tuple[str, ...]:
     return tuple(posixpath.normpath(posixpath.join(base, glob)) for glob in RULE_FILES)
 
 
-def config(spec: Spec) -> dict[str, Any]:
-    scrape_configs = []
-    for exporter in catalogue.EXPORTERS:
-        static: dict[str, Any] = {"targets": list(spec.targets[exporter])}
-        if spec.selectors:
-            static["labels"] = dict(sorted(spec.selectors.items()))
-        scrape_configs.append({
-            "job_name": spec.jobs[exporter],
-            "scrape_interval": "15s",
-            "scrape_timeout": "10s",
-            "static_configs": [static],
-        })
+def _job(spec: Spec, name: str, targets: tuple[str, ...]) -> dict[str, Any]:
+    static: dict[str, Any] = {"targets": list(targets)}
+    if spec.selectors:
+        static["labels"] = dict(sorted(spec.selectors.items()))
     return {
-        "global": {"scrape_interval": "15s", "evaluation_interval": "30s"},
+        "job_name": name,
+        "scrape_interval": units.format_duration(SCRAPE_INTERVAL),
+        "scrape_timeout": units.format_duration(SCRAPE_TIMEOUT),
+        "static_configs": [static],
+    }
+
+
+def config(spec: Spec) -> dict[str, Any]:
+    """The exporters' jobs, then Prometheus and Alertmanager themselves (for the alerts
+    about the monitoring, generator/rules/monitoring.py)."""
+    scrape_configs = [_job(spec, spec.jobs[e], spec.targets[e]) for e in catalogue.EXPORTERS]
+    for own in ("prometheus", "alertmanager"):
+        scrape_configs.append(_job(spec, spec.monitoring.jobs[own], spec.monitoring.targets[own]))
+    return {
+        "global": {"scrape_interval": units.format_duration(SCRAPE_INTERVAL),
+                   "evaluation_interval": "30s"},
         "rule_files": list(RULE_FILES),
         "alerting": {"alertmanagers": [{"static_configs": [{"targets": list(spec.alertmanagers)}]}]},
         "scrape_configs": scrape_configs,

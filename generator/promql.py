@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import promql_parser
@@ -122,3 +123,89 @@ def _selectors(node: Any) -> list[Any]:
     for child in getattr(node, "args", None) or []:
         found += _selectors(child)
     return found
+
+
+@dataclass(frozen=True)
+class Watched:
+    """A metric whose presence a signal needs: its name and the equality matchers kept.
+
+    A counter (`_total`) is watched by name alone: its label values appear with the
+    first event they count (`status_class="5xx"` only after the first server error),
+    so their absence is data, not a fault. Other metrics keep their equality matchers
+    (`kind="full"`, `le="2.0"`): those labels say what is measured, and a selector that
+    matches none of them is dead. Regex and negative matchers are left out: the watch
+    is broader than the query, so it may miss a dead regex but never cries wolf.
+    """
+
+    name: str
+    matchers: tuple[tuple[str, str], ...] = ()
+
+    def selector(self, scope: str) -> str:
+        """`name{matchers,scope}`: the metric as the absent-data rules select it."""
+        inner = ",".join(m for m in (matchers(self.matchers), scope) if m)
+        return f"{self.name}{{{inner}}}" if inner else self.name
+
+    def text(self) -> str:
+        return self.selector("")
+
+
+Clause = tuple[Watched, ...]  # the expression has data only if one of these is present
+
+
+def presence_clauses(expr: str, ignored: Iterable[str] = ()) -> list[Clause]:
+    """What must be present for `expr` to return data, in conjunctive normal form.
+
+    Each clause is a set of alternatives: the expression has data only if every clause
+    has at least one of its metrics present. `a / b` needs both (two clauses), `a or b`
+    needs either (one clause of two), `a unless b` needs only `a`; literals, `time()`
+    and `vector()` need nothing. Matchers on `ignored` labels (the spec's own scope)
+    are dropped: the rules add the scope themselves. Parsed, not searched.
+    """
+    clauses = _clauses(promql_parser.parse(expr), frozenset(ignored))
+    result: list[Clause] = []
+    for clause in clauses:
+        ordered = tuple(dict.fromkeys(clause))
+        if all(set(ordered) != set(seen) for seen in result):
+            result.append(ordered)
+    return result
+
+
+def _clauses(node: Any, ignored: frozenset[str]) -> list[Clause]:
+    if isinstance(node, promql_parser.VectorSelector):
+        return [(_watched(node, ignored),)] if _metric_name(node) else []
+    if isinstance(node, promql_parser.MatrixSelector):
+        return _clauses(node.vector_selector, ignored)
+    if isinstance(node, promql_parser.BinaryExpr):
+        lhs, rhs = _clauses(node.lhs, ignored), _clauses(node.rhs, ignored)
+        operator = str(node.op)
+        if operator == "or":
+            if not lhs or not rhs:  # one side always has data (a literal): so does the whole
+                return []
+            return [a + b for a in lhs for b in rhs]
+        if operator == "unless":
+            return lhs
+        return lhs + rhs
+    if isinstance(node, promql_parser.Call):
+        if node.func.name in ("absent", "absent_over_time"):
+            return []  # these return data exactly when their argument has none
+        return [c for arg in node.args for c in _clauses(arg, ignored)]
+    inner = getattr(node, "expr", None)  # aggregations, parentheses, unary minus, subqueries
+    return _clauses(inner, ignored) if inner is not None else []
+
+
+def _metric_name(node: Any) -> str | None:
+    if node.name:
+        return str(node.name)
+    named = [m.value for m in node.matchers.matchers
+             if m.name == "__name__" and str(m.op) == "MatchOp.Equal"]
+    return named[0] if named else None
+
+
+def _watched(node: Any, ignored: frozenset[str]) -> Watched:
+    name = _metric_name(node) or ""
+    if name.endswith("_total") or node.matchers.or_matchers:
+        return Watched(name)
+    kept = tuple(sorted((m.name, m.value) for m in node.matchers.matchers
+                        if str(m.op) == "MatchOp.Equal" and m.name != "__name__"
+                        and m.name not in ignored))
+    return Watched(name, kept)

@@ -127,6 +127,11 @@ SIGNAL = Obj(
         "baseline_weeks": Num("Weeks averaged for `N% below average` thresholds.",
                               minimum=1, integer=True),
         "enabled": Bool("false keeps the signal on dashboards but raises no alert."),
+        "absent_for": _duration("How long the signal's metrics may be missing from a target "
+                                "before its absent-data alert fires; overrides "
+                                "`defaults.absent_for`.", maximum=MAX_WAIT),
+        "optional": Bool("true: the signal's metrics may legitimately be missing (no "
+                         "absent-data alert)."),
     },
     "A signal's thresholds are keys named after severities, e.g. `warning: 80%`.",
     extra=Free("Threshold for the severity of the same name: `80%`, `100ms`, `500/s`, "
@@ -194,6 +199,8 @@ SLO = Obj(
                          maximum=MAX_WAIT),
         "team": Str("Team label of the SLO's alerts.", min_length=1),
         "dashboard": Str("Dashboard that shows the SLI.", enum=catalogue.DASHBOARDS),
+        "absent_for": _duration("How long the SLI may return no data before its alert fires; "
+                                "overrides `defaults.absent_for`.", maximum=MAX_WAIT),
     },
     "A service level objective with multiwindow, multi-burn-rate alerts.",
     required=("objective", "sli"),
@@ -238,6 +245,51 @@ MAINTENANCE_WINDOW = Obj(
     required=("days", "start", "end"),
 )
 
+_SELF_JOB = {what: Obj(
+    {"job": Str(f"Scrape job of {what} itself.", min_length=1),
+     "targets": ListOf(Str(pattern=r"\S+:\d+", pattern_hint="host:port"),
+                       f"Addresses {what} serves its own /metrics on." + (
+                           " Defaults to `alertmanager`." if what == "alertmanager" else
+                           " Defaults to localhost:9090."))},
+    f"Prometheus scrapes {what} itself, for the alerts about it.")
+    for what in ("prometheus", "alertmanager")}
+
+MONITORING = Obj(
+    {
+        "heartbeat": Obj(
+            {
+                "url": Str("Heartbeat (dead man's switch) endpoint that the always-firing "
+                           "Watchdog is posted to, e.g. a Healthchecks.io or Dead Man's Snitch "
+                           "URL: when the posts stop, that service pages.",
+                           pattern=r"https?://\S+", pattern_hint="an http(s) URL"),
+                "token": SECRET,
+                "repeat_interval": _duration("How often the Watchdog is posted again; keep it "
+                                             "well under the heartbeat service's grace time.",
+                                             maximum=MAX_WAIT),
+            },
+            "The dead man's switch: the Watchdog's dedicated receiver.",
+        ),
+        "severity": Str("Severity of the monitoring alerts (a key of `severities`); "
+                        "default warning."),
+        "target_down": Obj(
+            {"severity": Str("Severity of a scrape target down; default critical."),
+             "for": _duration("How long a target must be down.", positive=False,
+                              maximum=MAX_WAIT)},
+            "An exporter, Prometheus or Alertmanager that Prometheus cannot scrape.",
+        ),
+        "for": _duration("`for` of the other monitoring alerts.", positive=False,
+                         maximum=MAX_WAIT),
+        "team": Str("Team label of the monitoring alerts; default `defaults.team`.",
+                    min_length=1),
+        "info_inhibitor": Str("Severity whose alerts notify only while an alert of a more "
+                              "severe one fires in the same deployment (kube-prometheus's "
+                              "InfoInhibitor); default info when declared. `none` turns it off."),
+        **_SELF_JOB,
+    },
+    "Alerts about the monitoring itself: Watchdog, targets and scrapes, exporters' health, "
+    "Prometheus and Alertmanager.",
+)
+
 SPEC = Obj(
     {
         "$schema": Str("JSON Schema for editors."),
@@ -261,7 +313,14 @@ SPEC = Obj(
                                "Alertmanager addresses Prometheus sends alerts to."),
         "defaults": Obj({"for": _duration("Default `for` of signal alerts.", positive=False,
                                            maximum=MAX_WAIT),
-                         "team": Str("Default team label.", min_length=1)}, "Defaults for every signal."),
+                         "team": Str("Default team label.", min_length=1),
+                         "absent_for": _duration("How long a signal's metrics (or an SLO's SLI) "
+                                                 "may be missing before the absent-data alert "
+                                                 "fires.", maximum=MAX_WAIT),
+                         "absent_grace": _duration("How long a new target has to produce its "
+                                                   "series before they count as absent.",
+                                                   maximum=MAX_WAIT)},
+                        "Defaults for every signal."),
         "duplicate_suppression": _duration("A repeated alert is not sent again within this "
                                            "interval; Alertmanager's group_interval.",
                                            maximum=MAX_WAIT),
@@ -294,6 +353,7 @@ SPEC = Obj(
         "signals": MapOf(SIGNAL, "Signals with their thresholds; names from the catalogue, "
                                  "or custom ones with `expr` and `unit`."),
         "slos": MapOf(SLO, "Service level objectives."),
+        "monitoring": MONITORING,
         "reliability": Obj(
             {k: _duration(d, maximum=10 * MAX_SPAN) for k, d in (
                 ("mttr", "Mean time to recovery target."),

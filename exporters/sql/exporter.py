@@ -95,6 +95,11 @@ def query_families(tasks: Sequence[PeriodicTask],
         "Unix time of the query's last successful run (0 if it never succeeded).",
         labels=["query"],
     )
+    interval = GaugeMetricFamily(
+        "vigil_sql_query_interval_seconds",
+        "How often the query runs: its last success older than twice this is stale.",
+        labels=["query"],
+    )
     last_error = GaugeMetricFamily(
         "vigil_sql_query_last_error_info",
         "Present (1) while the query's last run failed; `reason` says why"
@@ -105,12 +110,13 @@ def query_families(tasks: Sequence[PeriodicTask],
         state = task.state()
         errors.add_metric([task.name], state.failures_total)
         last_success.add_metric([task.name], state.last_success_at)
+        interval.add_metric([task.name], task.interval)
         if state.ran:
             success.add_metric([task.name], 1 if state.success else 0)
             duration.add_metric([task.name], state.duration)
             if not state.success:
                 last_error.add_metric([task.name, (reasons or {}).get(task.name, "error")], 1)
-    return [success, duration, errors, last_success, last_error]
+    return [success, duration, errors, last_success, interval, last_error]
 
 
 def build_exporter(settings: SqlSettings) -> Exporter:

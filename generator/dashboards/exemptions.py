@@ -12,6 +12,10 @@ do not, and each reason is written here rather than scattered through the lint c
   They keep the spec's selector labels, which the dashboards still match.
 - `vigil:<signal>:baseline` is recorded from the signal's recorded series, which carry
   the selector labels only.
+- The overview's monitoring health row reads every target's `up` and Prometheus's and
+  Alertmanager's own series (jobs `monitoring.prometheus.job` / `.alertmanager.job`):
+  the `job` and `instance` variables list the exporters' targets only, and a health
+  view that a variable could narrow to "everything is fine" would hide the problem.
 - Counted-events signals (`5/h`, `any`) draw their count over the threshold's own
   window, not `$__rate_interval`: the threshold is a count per that window, so the
   panel must show the number the alert compares with it. That count is the counter's
@@ -50,6 +54,10 @@ _WITHOUT_JOB_INSTANCE: tuple[tuple[str, str], ...] = (
      "recorded SLO series are aggregated over every instance of the service"),
     (r"vigil:[a-z0-9_]+:baseline",
      "recorded signal baselines carry the spec's selector labels only"),
+    (r"up|prometheus_rule_evaluation_failures_total|prometheus_notifications_errors_total"
+     r"|alertmanager_notifications_failed_total",
+     "the monitoring health row covers every generated job, Prometheus and Alertmanager "
+     "included, which the job and instance variables do not list"),
 )
 
 

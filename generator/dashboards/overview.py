@@ -2,7 +2,11 @@
 
 The headline SLO (the one named `availability`, else the first in the spec) against
 its objective, its error budget and burn rate; a table of every SLO; alerts firing
-by severity and by team from `ALERTS`; and the reliability targets.
+by severity and by team from `ALERTS`; the reliability targets; and the health of the
+monitoring itself (generator/rules/monitoring.py): scrape targets up and down, the
+Watchdog, the firing `category="monitoring"` alerts, rule evaluation failures and
+failed notifications. The Watchdog and the InfoInhibitor (severity `none`) always or
+routinely fire, so the alert counts above leave them out.
 
 MTTR and MTBF are shown as the spec's targets only. They cannot be derived honestly
 from alert history: `ALERTS` exists only while an alert is pending or firing, so a
@@ -32,8 +36,9 @@ from generator.dashboards.panels.timeseries import timeseries
 from generator.dashboards.slo import objective_steps
 from generator.dashboards.steps import OK_COLOUR, clean
 from generator.model import Slo, Spec
+from generator.rules import monitoring
 
-FIRING = 'ALERTS{alertstate="firing",$sel}'
+FIRING = 'ALERTS{alertstate="firing",severity!="none",$sel}'
 TARGETS = {
     "mttr": ("MTTR target", "Mean time to repair the spec aims below."),
     "mtbf": ("MTBF target", "Mean time between failures the spec aims above."),
@@ -180,6 +185,59 @@ def _reliability(ctx: Context) -> list[Any]:
     return panels
 
 
+def _monitoring_health(ctx: Context) -> list[Any]:
+    spec = ctx.spec
+    jobs = promql.quote("|".join(promql.regex_literal(j) for j in monitoring.scrape_jobs(spec)))
+    up = f"up{{job=~{jobs},$sel}}"
+    prometheus = promql.quote(spec.monitoring.jobs["prometheus"])
+    alertmanager = promql.quote(spec.monitoring.jobs["alertmanager"])
+    watchdog = f'ALERTS{{alertname="{monitoring.WATCHDOG}",alertstate="firing",$sel}}'
+    own = f'ALERTS{{category="{monitoring.CATEGORY}",alertstate="firing",$sel}}'
+    bad = [{"color": OK_COLOUR, "value": None}, {"color": ctx.worst_colour, "value": 1}]
+    return [
+        row(ctx, "Monitoring health"),
+        stat(id=ctx.ids(), title="Targets up", unit="short", grid=ctx.place(4, 6),
+             description="Scrape targets of the generated jobs (exporters, Prometheus, "
+                         "Alertmanager) that answered their last scrape.",
+             targets=[target(f"count({ctx.query(up, None)} == 1) or vector(0)")],
+             steps=[{"color": ctx.worst_colour, "value": None}, {"color": OK_COLOUR, "value": 1}]),
+        stat(id=ctx.ids(), title="Targets down", unit="short", grid=ctx.place(4, 6),
+             description="Scrape targets Prometheus cannot scrape now; TargetDown fires for "
+                         "each after monitoring.target_down.for.",
+             targets=[target(f"count({ctx.query(up, None)} == 0) or vector(0)")], steps=bad),
+        stat(id=ctx.ids(), title="Watchdog", unit="none", grid=ctx.place(4, 6),
+             description="1 while the always-firing Watchdog fires, i.e. Prometheus evaluates "
+                         "its rules. The heartbeat service pages when Alertmanager stops "
+                         "posting it; 0 here means the pipeline is broken.",
+             targets=[target(f"count({ctx.query(watchdog, None)}) or vector(0)")],
+             steps=[{"color": ctx.worst_colour, "value": None}, {"color": OK_COLOUR, "value": 1}]),
+        table(id=ctx.ids(), title="Monitoring alerts firing", unit="none", grid=ctx.place(12, 6),
+              description="Every alert about the monitoring itself (category=\"monitoring\") "
+                          "firing now; the Watchdog is always among them.",
+              targets=[target(ctx.query(own, None), "A", instant=True, table=True)],
+              transformations=[organize(["Time", "Value", "__name__", "alertstate", "category"])]),
+        timeseries(id=ctx.ids(), title="Rule evaluation failures", unit="short",
+                   grid=ctx.place(12, 7),
+                   description="Failed rule evaluations per rule group: each failing group's "
+                               "alerts cannot fire (PrometheusRuleFailures).",
+                   targets=[target(ctx.query(
+                       "sum by (rule_group) (increase(prometheus_rule_evaluation_failures_total"
+                       f"{{job={prometheus},$sel}}[$window]))", None), "A", "{{rule_group}}")]),
+        timeseries(id=ctx.ids(), title="Notification failures", unit="short",
+                   grid=ctx.place(12, 7),
+                   description="Notifications Alertmanager failed to deliver, per integration "
+                               "(AlertmanagerNotificationsFailing), and alerts Prometheus "
+                               "failed to send to Alertmanager.",
+                   targets=[target(ctx.query(
+                       "sum by (integration) (increase(alertmanager_notifications_failed_total"
+                       f"{{job={alertmanager},$sel}}[$window]))", None), "A", "{{integration}}"),
+                       target(ctx.query(
+                           "sum(increase(prometheus_notifications_errors_total"
+                           f"{{job={prometheus},$sel}}[$window]))", None), "B",
+                           "Prometheus → Alertmanager")]),
+    ]
+
+
 def dashboard(spec: Spec) -> dict[str, Any]:
     ctx = Context(spec=spec, name="overview", ids=PanelIds())
     panels: list[Any] = []
@@ -190,6 +248,7 @@ def dashboard(spec: Spec) -> dict[str, Any]:
     panels.extend(_alerts(ctx))
     if spec.reliability:
         panels.extend(_reliability(ctx))
+    panels.extend(_monitoring_health(ctx))
     exporters = {"host"} if "rpo" in spec.reliability else set()
     return assemble(spec, "overview", "Service level, error budget, alerts and reliability "
                     "targets at a glance; links lead to every other dashboard.",

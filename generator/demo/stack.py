@@ -180,6 +180,8 @@ class _Process:
     name: str
     popen: subprocess.Popen[bytes]
     log: Path
+    argv: list[str]
+    env: dict[str, str] | None
 
 
 class Stack:
@@ -404,7 +406,7 @@ class Stack:
                 parts = urlsplit(hook["url"])
                 receivers[name] = {"webhook": {"url": urlunsplit(
                     parts._replace(netloc=f"127.0.0.1:{p.receiver}"))}}
-        overlay = {
+        overlay: dict[str, Any] = {
             "extends": str(self.base_spec),
             "targets": {
                 "host": [f"127.0.0.1:{p.host_exporter}"],
@@ -415,7 +417,14 @@ class Stack:
             "alertmanager": [f"127.0.0.1:{p.alertmanager}"],
             "grafana_url": "http://127.0.0.1:3000",
             "receivers": receivers,
+            "monitoring": {"prometheus": {"targets": [f"127.0.0.1:{p.prometheus}"]},
+                           "alertmanager": {"targets": [f"127.0.0.1:{p.alertmanager}"]}},
         }
+        heartbeat = ((base.get("monitoring") or {}).get("heartbeat") or {}).get("url")
+        if isinstance(heartbeat, str):  # the Watchdog reaches the same receiver
+            parts = urlsplit(heartbeat)
+            overlay["monitoring"]["heartbeat"] = {"url": urlunsplit(
+                parts._replace(netloc=f"127.0.0.1:{p.receiver}"))}
         spec_dir = self.run_dir / "spec"
         ports_spec = spec_dir / "ports.yaml"
         ports_spec.write_text("# Written by vigil demo: the ports of this run.\n"
@@ -498,13 +507,38 @@ class Stack:
 
     def _spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> None:
         log = self.run_dir / "logs" / f"{name}.log"
-        with log.open("wb") as handle:
+        with log.open("ab") as handle:
             popen = subprocess.Popen(
                 argv, stdin=subprocess.DEVNULL, stdout=handle, stderr=subprocess.STDOUT,
                 cwd=self.run_dir, env={**os.environ, **(env or {})},
                 start_new_session=True,  # Ctrl-C reaches the demo, which stops them in order
             )
-        self._processes.append(_Process(name, popen, log))
+        self._processes.append(_Process(name, popen, log, argv, env))
+
+    def stop_exporter(self, name: str) -> None:
+        """Stop one exporter (``host``, ``http``, ``postgres``, ``sql``): the "target down"
+        fault. :meth:`start_exporter` starts it again on the same address and config."""
+        process = self._process(f"{name}-exporter")
+        if process.popen.poll() is None:
+            process.popen.send_signal(signal.SIGTERM)
+            try:
+                process.popen.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.popen.kill()
+                process.popen.wait(timeout=5)
+
+    def start_exporter(self, name: str) -> None:
+        process = self._process(f"{name}-exporter")
+        if process.popen.poll() is None:
+            return
+        self._processes.remove(process)
+        self._spawn(process.name, process.argv, process.env)
+
+    def _process(self, name: str) -> _Process:
+        found = [p for p in self._processes if p.name == name]
+        if not found:
+            raise StackError(f"no process {name!r} in this stack")
+        return found[-1]
 
     def _start_exporters(self, cert: Path) -> None:
         listen = {"host": self.ports.host_exporter, "http": self.ports.http_exporter,
@@ -559,7 +593,7 @@ class Stack:
         """Wait until every configured target has been scraped and is up."""
         deadline = time.monotonic() + timeout
         last: Any = "Prometheus not answering"
-        expected = len(EXPORTER_NAMES)
+        expected = len(EXPORTER_NAMES) + 2  # and Prometheus and Alertmanager themselves
         while time.monotonic() < deadline:
             self._check_processes()
             try:

@@ -6,19 +6,33 @@ from typing import Any
 
 from generator import output, units
 from generator.model import Spec
-from generator.rules import escalation, signals, slo, slo_tests, unit_tests
+from generator.rules import (
+    absent,
+    escalation,
+    monitoring,
+    monitoring_tests,
+    signals,
+    slo,
+    slo_tests,
+    unit_tests,
+)
 
 RULES_FILE = "alert_rules/vigil.rules.yml"
+# The baseline tests' own copy of the groups they check (see unit_tests.rule_groups_for);
+# outside Prometheus's `alert_rules/*.rules.yml` glob, so nothing loads it twice.
+BASELINE_RULES_FILE = "alert_rules/tests/baseline.rules.yml"
 
 
 def rule_groups(spec: Spec) -> list[dict[str, Any]]:
     signal_groups, _ = signals.groups(spec)
-    return signal_groups + slo.groups(spec) + escalation.groups(spec)
+    return (signal_groups + slo.groups(spec) + absent.groups(spec) + escalation.groups(spec)
+            + monitoring.groups(spec))
 
 
-def _test_file(spec: Spec, tests: list[dict[str, Any]], evaluation_interval: str) -> str:
+def _test_file(spec: Spec, tests: list[dict[str, Any]], evaluation_interval: str,
+               rule_file: str = "../vigil.rules.yml") -> str:
     body = {
-        "rule_files": ["../vigil.rules.yml"],
+        "rule_files": [rule_file],
         "evaluation_interval": evaluation_interval,
         "tests": tests,
     }
@@ -39,6 +53,10 @@ def runbooks(spec: Spec) -> str:
                      f"{objective.description}\n\nA burn-rate alert means the error budget is "
                      "being spent faster than the period allows: find what fails (error rate and "
                      "response time panels, recent deploys) and stop the bleeding first.\n")
+    if absent.groups(spec):
+        lines.append(f"## {absent.RUNBOOK_ANCHOR.replace('_', '-')}\n\n**Absent data.** "
+                     f"{absent.RUNBOOK}\n")
+    lines.extend(monitoring.runbooks(spec))
     return "\n".join(lines)
 
 
@@ -49,11 +67,17 @@ def outputs(spec: Spec) -> dict[str, str]:
         "alert_rules/tests/signals.test.yml": _test_file(spec, regular, "1m"),
         "alert_rules/tests/slo.test.yml": _test_file(
             spec, slo_tests.slo_tests(spec), units.format_duration(slo_tests.EVALUATION)),
+        "alert_rules/tests/absent.test.yml": _test_file(spec, absent.unit_tests(spec), "1m"),
         "alert_rules/tests/escalation.test.yml": _test_file(spec, unit_tests.escalation_tests(spec),
+                                                            "1m"),
+        "alert_rules/tests/monitoring.test.yml": _test_file(spec, monitoring_tests.tests(spec),
                                                             "1m"),
         "alert_rules/runbooks.md": runbooks(spec),
     }
     if baseline:
+        groups = unit_tests.rule_groups_for(baseline, rule_groups(spec))
+        files[BASELINE_RULES_FILE] = output.header(spec.source) + output.dump_yaml({"groups": groups})
         files["alert_rules/tests/baseline.test.yml"] = _test_file(
-            spec, baseline, units.format_duration(unit_tests.BASELINE_EVALUATION))
+            spec, baseline, units.format_duration(unit_tests.BASELINE_EVALUATION),
+            BASELINE_RULES_FILE.rsplit("/", 1)[1])
     return files

@@ -199,6 +199,20 @@ def _baseline_cases(spec: Spec, signal: Signal, threshold: Threshold, label: str
     ]
 
 
+def rule_groups_for(tests: list[dict[str, Any]],
+                    groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The groups, unchanged, that define an alert `tests` check (recordings come with them).
+
+    Why the baseline tests get a rule file of their own: promtool evaluates every rule
+    of its `rule_files` at every step, and these tests span weeks of hourly steps; the
+    other groups cannot change what a baseline alert does (a signal's alerts read only
+    its own group's recordings), so evaluating them only costs minutes. A dependency
+    left out would make the firing cases fail, not pass.
+    """
+    names = {check["alertname"] for test in tests for check in test["alert_rule_test"]}
+    return [group for group in groups if any(rule.get("alert") in names for rule in group["rules"])]
+
+
 def _counter_resilience_cases(spec: Spec, signal: Signal, threshold: Threshold) -> list[dict[str, Any]]:
     """A counter reset and an exporter restart must not look like a burst of events."""
     if signal.name not in FIXTURES:

@@ -122,7 +122,7 @@ def unattended() -> Iterator[dict]:
     terminal.start(demo_command(run_dir, f"--duration {DURATION}s"))
     result: dict = {"run_dir": run_dir, "terminal": terminal}
     try:
-        terminal.wait_for(r"Targets up: 4/4", 120)
+        terminal.wait_for(r"Targets up: 6/6", 120)
         # While it runs: a second run on the same directory.
         second = subprocess.run(
             [sys.executable, "-m", "generator.cli", "demo", "--free-ports", "--run-dir",
@@ -144,9 +144,10 @@ def unattended() -> Iterator[dict]:
 
 def test_live_summary_shows_every_target_up_and_the_startup_time(unattended):
     live = unattended["live"]
-    assert re.search(r"Targets up: 4/4\s+vigil-host up\s+vigil-http up\s+vigil-postgres up"
-                     r"\s+vigil-sql up", live), live
-    figure = re.search(r"vigil demo: all 4 targets up in (\d+\.\d)s", unattended["final"])
+    # The four exporters, and Prometheus and Alertmanager themselves.
+    assert re.search(r"Targets up: 6/6\s+alertmanager up\s+prometheus up\s+vigil-host up"
+                     r"\s+vigil-http up\s+vigil-postgres up\s+vigil-sql up", live), live
+    figure = re.search(r"vigil demo: all 6 targets up in (\d+\.\d)s", unattended["final"])
     assert figure, unattended["final"]
     print(f"demo: all targets up {figure.group(1)} s after `vigil demo` started")
 
@@ -206,7 +207,7 @@ def test_a_second_run_in_a_row_works_and_ctrl_c_stops_everything(unattended):
     terminal = Terminal("interactive")
     try:
         terminal.start(demo_command(run_dir))
-        terminal.wait_for(r"Targets up: 4/4", 120)
+        terminal.wait_for(r"Targets up: 6/6", 120)
         screen = terminal.wait_for(r"(?s)URLs.*database\s+postgresql://\S+", 30, visible=True)
         ports = ports_on(screen.group(0))
         assert processes_using(run_dir), "the demo should be running"

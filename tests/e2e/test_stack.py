@@ -64,9 +64,17 @@ NO_DATA: dict[tuple[str, str], str] = {
 
 # -- the stack ------------------------------------------------------------------------
 
+# Panels and rules that fail on purpose: the rule-failure alert needs one
+# (tests/e2e/test_monitoring_live.py).
+FAILING_RULES = {f"vigil:{overlays.FAILING_SIGNAL}"}
+FAILING_PANELS = {("infrastructure", overlays.FAILING_TITLE)}
+
+
 def test_every_scrape_target_is_up(e2e):
     targets = e2e.stack.targets()
-    assert sorted(t["job"] for t in targets) == sorted(e2e.stack.spec.jobs.values())
+    spec = e2e.stack.spec
+    assert sorted(t["job"] for t in targets) == sorted(
+        [*spec.jobs.values(), *spec.monitoring.jobs.values()])
     assert [t for t in targets if t["health"] != "up"] == []
 
 
@@ -86,7 +94,9 @@ def _evaluated_rules(e2e: E2E, rules_api: str, engine: str) -> list[dict[str, An
 
 def test_every_generated_rule_evaluates_without_error(e2e):
     rules = _evaluated_rules(e2e, f"{e2e.stack.prometheus_url}/api/v1/rules", "Prometheus")
-    assert [(r["name"], r.get("lastError")) for r in rules if r["health"] != "ok"] == []
+    failing = [(r["name"], r.get("lastError")) for r in rules if r["health"] != "ok"]
+    assert [f for f in failing if f[0] not in FAILING_RULES] == []
+    assert {name for name, _ in failing} == FAILING_RULES  # the exemption stays true
 
 
 # -- faults -----------------------------------------------------------------------------
@@ -263,7 +273,8 @@ def test_an_alert_left_firing_escalates_to_the_next_level(e2e, say):
 
 def test_vmalert_evaluates_the_same_rules_without_error(e2e):
     rules = _evaluated_rules(e2e, f"{e2e.vmalert.url}/api/v1/rules", "vmalert")
-    assert [(r["name"], r["lastError"]) for r in rules if r.get("lastError")] == []
+    failing = [(r["name"], r["lastError"]) for r in rules if r.get("lastError")]
+    assert [f for f in failing if f[0] not in FAILING_RULES] == []
 
 
 def test_vmalert_alerts_reach_the_same_alertmanager(e2e, say):
@@ -316,7 +327,8 @@ def test_every_dashboard_panel_has_data(e2e):
         answer = requests.get(f"{e2e.stack.prometheus_url}/api/v1/query",
                               params={"query": query}, timeout=10).json()
         if answer["status"] != "success":
-            failed.append((uid, title, query, answer.get("error")))
+            if (uid, title) not in FAILING_PANELS:
+                failed.append((uid, title, query, answer.get("error")))
         elif not answer["data"]["result"] and (uid, title) not in NO_DATA:
             empty.append((uid, title, query))
     assert len(queries) > 50

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -23,12 +21,10 @@ def _generate_into(root: Path, spec: Path) -> None:
     write_atomically(root / "slo", {"spec.schema.json": schema_text()})
 
 
-def test_committed_outputs_are_current():
+def test_committed_outputs_are_current(vigil_check):
     """The repository's alert_rules/, dashboards/ and deploy/ equal what slo/spec.yaml generates."""
-    result = subprocess.run([sys.executable, "-m", "generator.cli", "check"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "check: ok" in result.stdout
+    assert vigil_check.returncode == 0, vigil_check.stdout + vigil_check.stderr
+    assert "check: ok" in vigil_check.stdout
 
 
 def test_check_reports_edited_and_stale_files(tmp_path, capsys):

@@ -24,7 +24,8 @@ def test_example_generates_valid_rules_and_routing(example, tmp_path):
     write_atomically(tmp_path, render(spec))
     for command in (["promtool", "check", "rules", "alert_rules/vigil.rules.yml"],
                     ["promtool", "test", "rules", "alert_rules/tests/signals.test.yml",
-                     "alert_rules/tests/slo.test.yml", "alert_rules/tests/escalation.test.yml"],
+                     "alert_rules/tests/slo.test.yml", "alert_rules/tests/escalation.test.yml",
+                     "alert_rules/tests/absent.test.yml"],
                     ["amtool", "check-config", "deploy/alertmanager/alertmanager.yml"]):
         result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
         assert result.returncode == 0, result.stdout + result.stderr

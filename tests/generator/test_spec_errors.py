@@ -39,7 +39,8 @@ def _delete(path: str):
 CASES = [
     ("unknown top-level key", _set("thresholds", {}),
      "thresholds: unknown key; expected one of: $schema, alertmanager, defaults, "
-     "duplicate_suppression, email, extends, grafana_url, jobs, maintenance, name, receivers, "
+     "duplicate_suppression, email, extends, grafana_url, jobs, maintenance, monitoring, name, "
+     "receivers, "
      "reliability, runbook_url, selectors, severities, signals, slos, targets, teams, version"),
     ("wrong unit", _set("signals.cpu_usage.warning", "100ms"),
      "signals.cpu_usage.warning: expected a ratio threshold such as \"80%\", got '100ms'"),
@@ -47,8 +48,8 @@ CASES = [
      "signals.cpu_usage.warning: expected a ratio threshold such as \"80%\", got 80"),
     ("unknown key in a signal", _set("signals.cpu_usage.warnign", "80%"),
      "signals.cpu_usage.warnign: unknown key; expected a severity (critical, high, warning, info) "
-     "or one of: baseline_weeks, by, dashboard, description, direction, enabled, exporter, expr, "
-     "for, recipients, runbook, team, title, unit"),
+     "or one of: absent_for, baseline_weeks, by, dashboard, description, direction, enabled, "
+     "exporter, expr, for, optional, recipients, runbook, team, title, unit"),
     ("warning stricter than critical", _set("signals.wal_backup_age.warning", "2h"),
      "signals.wal_backup_age.warning: 2h would fire after the critical threshold 1h; expected "
      "warning to be less strict than critical"),
@@ -111,6 +112,25 @@ CASES = [
                                      [{"after": "2h", "notify": ["technical_support"]},
                                       {"after": "1h", "notify": ["senior_developer"]}]),
      "severities.warning.escalation[1].after: expected a later time than the previous escalation level"),
+    # monitoring
+    ("unknown severity", _set("monitoring.severity", "urgent"),
+     "monitoring.severity: unknown severity 'urgent'; expected one of: critical, high, warning, info"),
+    ("unknown target-down severity", _set("monitoring.target_down.severity", "page"),
+     "monitoring.target_down.severity: unknown severity 'page'; expected one of: critical, high, "
+     "warning, info"),
+    ("info inhibitor on the most severe", _set("monitoring.info_inhibitor", "critical"),
+     "monitoring.info_inhibitor: 'critical' is the most severe severity: nothing could ever let "
+     "its alerts through"),
+    ("self job named like an exporter's", _set("monitoring.prometheus.job", "vigil-host"),
+     "monitoring.prometheus.job: job 'vigil-host' is also an exporter's; Prometheus needs a "
+     "distinct name per scrape job"),
+    ("heartbeat not a URL", _set("monitoring.heartbeat.url", "hc-ping.com/x"),
+     "monitoring.heartbeat.url: expected an http(s) URL, got 'hc-ping.com/x'"),
+    ("heartbeat repeat beyond a day", _set("monitoring.heartbeat.repeat_interval", "2d"),
+     "monitoring.heartbeat.repeat_interval: expected a duration of at most 1d"),
+    ("typo", _set("monitoring.hearbeat", {}),
+     "monitoring.hearbeat: unknown key; expected one of: alertmanager, for, heartbeat, "
+     "info_inhibitor, prometheus, severity, target_down, team"),
 ]
 
 

@@ -84,7 +84,8 @@ class ExporterProcess:
             cwd=ROOT, env=full_env, stdout=subprocess.DEVNULL, stderr=self._stderr,
         )
 
-    def wait_healthy(self, timeout: float = 15) -> None:
+    def wait_healthy(self, timeout: float = 30) -> None:
+        # Generous: on a loaded 2-core host the interpreter alone can take seconds to start.
         def healthy() -> bool:
             if self.proc.poll() is not None:
                 raise AssertionError(f"exporter exited {self.proc.returncode}:\n{self.log()}")
@@ -107,7 +108,11 @@ class ExporterProcess:
         return processes.stop(self.proc)
 
     def __enter__(self) -> ExporterProcess:
-        self.wait_healthy()
+        try:
+            self.wait_healthy()
+        except BaseException:
+            self.__exit__()  # an exporter that never became healthy must not outlive the test
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:

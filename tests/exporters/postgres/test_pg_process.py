@@ -40,13 +40,16 @@ def test_metrics_keep_answering_while_the_database_is_down(tmp_path: Path) -> No
         config = write_config(tmp_path / "postgres.yml", cluster)
         env = {"VIGIL_PG_PASSWORD_FILE": str(secret_file)}
         with ExporterProcess("postgres", config, env=env) as exporter:
-            def scraped(up: float, connections_present: bool) -> bool:
+            def scraped(up: float, series_present: bool) -> bool:
+                # Each query group runs on its own schedule, so after a stop each group's
+                # series go at that group's next run: wait for two groups, not one.
                 response = exporter.scrape()
                 assert response.status_code == 200
                 text = response.text
-                present = sample(text, "vigil_pg_connections", state="idle") is not None
+                present = (sample(text, "vigil_pg_connections", state="idle") is not None,
+                           sample(text, "vigil_pg_replication_lag_seconds") is not None)
                 return (sample(text, "vigil_pg_up") == up
-                        and present == connections_present)
+                        and present == (series_present, series_present))
 
             wait_for(lambda: scraped(1, True), 10, 0.1, "never came up")
 

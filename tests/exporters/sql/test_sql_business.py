@@ -73,6 +73,8 @@ def test_default_config_yields_every_business_metric(make_exporter: Callable) ->
         assert value(exporter, "vigil_sql_query_errors_total", {"query": task.name}) == 0
         assert value(exporter, "vigil_sql_query_last_success_timestamp_seconds",
                      {"query": task.name}) > 0
+        assert value(exporter, "vigil_sql_query_interval_seconds",
+                     {"query": task.name}) == task.interval
         assert value(exporter, "vigil_sql_collector_success", {"collector": task.name}) == 1
 
 
