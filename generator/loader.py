@@ -17,7 +17,8 @@ from typing import Any
 import promql_parser
 import yaml
 
-from generator import catalogue, inputs, locate, promql, thresholds, units
+from generator import catalogue, inputs, latency, locate, promql, thresholds, units
+from generator.latency import LatencySli
 from generator.model import (
     BurnWindow,
     EmailSettings,
@@ -570,11 +571,21 @@ class _Builder:
             path = join("slos", name)
             sli = _valid(body.get("sli") or {})
             objective = body.get("objective")
+            latency_sli = self._latency_sli(join(path, "sli"), sli)
+            if latency_sli is not None:
+                sli = {**sli, "good": latency_sli.good_expr, "total": latency_sli.total_expr,
+                       "exporter": sli.get("exporter", latency_sli.default_exporter)}
+            elif "latency" not in sli and ("error" in sli or "good" in sli) and "total" not in sli:
+                self.problem(join(join(path, "sli"), "total"),
+                             "required key is missing (with `error` or `good`)")
             if objective in (None, INVALID) or "total" not in sli:
                 continue
             for key in ("error", "good", "total"):
                 if key in sli:
                     self._check_promql(join(join(path, "sli"), key), sli[key])
+                if key in sli and latency_sli is None and \
+                        (message := latency.raw_bucket_problem(sli[key])) is not None:
+                    self.problem(join(join(path, "sli"), key), message)
                 if key in sli and "$window" not in sli[key]:
                     self.problem(join(join(path, "sli"), key),
                                  "expected a `$window` placeholder in the range, e.g. "
@@ -619,10 +630,45 @@ class _Builder:
                 error_expr=sli.get("error"), good_expr=sli.get("good"), total_expr=sli["total"],
                 exporter=sli.get("exporter"), windows=tuple(windows),
                 min_rate=min_rate.per_second if min_rate not in (None, INVALID) else 0.0,
+                min_rate_per=min_rate.per_seconds if min_rate not in (None, INVALID) else 1.0,
                 team=body.get("team") or "operations",
                 dashboard=body.get("dashboard") or "application",
+                latency=latency_sli,
                 absent_for=body.get("absent_for", default_absent),
             )
+        return result
+
+    def _latency_sli(self, path: str, sli: dict[str, Any]) -> LatencySli | None:
+        """`sli.latency` as a LatencySli, or None (absent, or a problem already reported)."""
+        body = sli.get("latency")
+        if body is None or body is INVALID:
+            return None
+        body = _valid(body)
+        where = join(path, "latency")
+        if "total" in sli:
+            self.problem(join(path, "total"), "not used with `latency`: the histogram's "
+                         "`_count` is the total; leave it out")
+        metric = body.get("metric") or latency.HTTP_HISTOGRAM
+        buckets = body.get("buckets")
+        if buckets is None:
+            if metric != latency.HTTP_HISTOGRAM:
+                self.problem(join(where, "buckets"), f"required for {metric}: list the bounds "
+                             "it is exported with, so the threshold can be checked against them")
+                return None
+            buckets = list(latency.DEFAULT_BUCKETS)
+        threshold = body.get("threshold")
+        if threshold in (None, INVALID) or buckets is INVALID or INVALID in buckets:
+            return None
+        if (order := latency.buckets_problem(tuple(buckets))) is not None:
+            self.problem(join(join(where, "buckets"), order[0]), order[1])
+            return None
+        result = LatencySli(threshold=threshold, metric=metric,
+                            selector=body.get("selector") or "", buckets=tuple(buckets))
+        if (message := latency.threshold_problem(result)) is not None:
+            self.problem(join(where, "threshold"), message)
+            return None
+        if result.selector:
+            self._check_promql(join(where, "selector"), result.good_expr)
         return result
 
 

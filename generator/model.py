@@ -11,6 +11,7 @@ from pathlib import Path
 
 from generator import promql
 from generator.catalogue import SignalDefinition
+from generator.latency import LatencySli
 from generator.thresholds import Threshold
 
 
@@ -115,9 +116,13 @@ class Slo:
     total_expr: str
     exporter: str | None
     windows: tuple[BurnWindow, ...]
-    min_rate: float  # events per second below which no burn-rate alert fires
+    min_rate: float  # events per second below which no SLO alert fires
     team: str
     dashboard: str
+    # `min_rate` as written: `1/m` is 1 event per 60 s. The guard compares
+    # rate × min_rate_per with the stated count, so the stated value itself passes.
+    min_rate_per: float = 1.0
+    latency: LatencySli | None = None  # set when the SLI is `latency:`; exprs derive from it
     absent_for: float = 600.0  # seconds without SLI data before the absent-data alert
 
 

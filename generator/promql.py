@@ -107,6 +107,24 @@ def _walk(node: Any, found: set[str]) -> None:
         _walk(arg, found)
 
 
+def vector_selectors(expr: str) -> list[Any]:
+    """Every vector selector of `expr` (parsed), each with `.name` and `.matchers`."""
+    return _selectors(promql_parser.parse(expr))
+
+
+def _selectors(node: Any) -> list[Any]:
+    if isinstance(node, promql_parser.VectorSelector):
+        return [node]
+    found = []
+    for attribute in ("lhs", "rhs", "expr", "param", "vector_selector"):
+        child = getattr(node, attribute, None)
+        if child is not None:
+            found += _selectors(child)
+    for child in getattr(node, "args", None) or []:
+        found += _selectors(child)
+    return found
+
+
 @dataclass(frozen=True)
 class Watched:
     """A metric whose presence a signal needs: its name and the equality matchers kept.

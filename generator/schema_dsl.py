@@ -209,6 +209,7 @@ class ListOf(Node):
     item: Node
     description: str = ""
     min_items: int = 0
+    max_items: int | None = None
 
     def check(self, value: Any, path: str, problems: list[Problem]) -> Any:
         if not isinstance(value, list):
@@ -217,12 +218,18 @@ class ListOf(Node):
         if len(value) < self.min_items:
             problems.append(Problem(path, f"expected at least {self.min_items} item(s)"))
             return INVALID
+        if self.max_items is not None and len(value) > self.max_items:
+            problems.append(Problem(path, f"expected at most {self.max_items} items, "
+                                          f"got {len(value)}"))
+            return INVALID
         return [self.item.check(v, join(path, i), problems) for i, v in enumerate(value)]
 
     def json_schema(self) -> dict[str, Any]:
         schema: dict[str, Any] = {"type": "array", "items": self.item.json_schema()}
         if self.min_items:
             schema["minItems"] = self.min_items
+        if self.max_items is not None:
+            schema["maxItems"] = self.max_items
         return self._with_description(schema)
 
 

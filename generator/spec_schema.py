@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator import catalogue, units
+from generator import catalogue, latency, units
 from generator.schema_dsl import (
     Bool,
     Free,
@@ -151,6 +151,25 @@ BURN_WINDOW = Obj(
     required=("long", "short", "budget", "severity"),
 )
 
+LATENCY_SLI = Obj(
+    {
+        "threshold": _duration("Requests answered within this time are good; it must be one "
+                               "of `buckets`, e.g. 300ms."),
+        "metric": Str("Histogram the SLI reads, without `_bucket`; default the http "
+                      f"exporter's {latency.HTTP_HISTOGRAM}.", pattern=r"[a-zA-Z_:][a-zA-Z0-9_:]*",
+                      pattern_hint="a metric name"),
+        "selector": Str("Extra label matchers, e.g. `route!=\"/healthz\"`."),
+        "buckets": ListOf(_duration("A bucket's upper bound."),
+                          "The histogram's bucket bounds as its exporter is configured (the "
+                          "http exporter's `request_duration_buckets`); default the http "
+                          "exporter's default buckets. Needed for any other `metric`.",
+                          min_items=1, max_items=latency.MAX_BUCKETS),
+    },
+    "A latency SLI: good requests are those within `threshold`, counted from the "
+    "histogram's bucket of that bound; total is its `_count`.",
+    required=("threshold",),
+)
+
 SLO = Obj(
     {
         "title": Str("Human title.", min_length=1),
@@ -162,12 +181,13 @@ SLO = Obj(
                 "error": Str("PromQL rate of bad events; `$window` is the range, `$sel` the "
                              "selectors."),
                 "good": Str("PromQL rate of good events (instead of `error`)."),
-                "total": Str("PromQL rate of all events."),
-                "exporter": Str("Exporter whose job scopes `$sel`.", enum=catalogue.EXPORTERS),
+                "total": Str("PromQL rate of all events (with `error` or `good`)."),
+                "latency": LATENCY_SLI,
+                "exporter": Str("Exporter whose job scopes `$sel`; with `latency` on the "
+                                "default histogram, http.", enum=catalogue.EXPORTERS),
             },
-            "The service level indicator as error/total or good/total.",
-            required=("total",),
-            exactly_one_of=("error", "good"),
+            "The service level indicator as error/total, good/total or latency.",
+            exactly_one_of=("error", "good", "latency"),
         ),
         "windows": ListOf(BURN_WINDOW, "Burn-rate alerts; defaults to the SRE workbook's "
                           "four (page 2%/1h+5m and 5%/6h+30m, ticket 10%/1d+2h and 10%/3d+6h).",

@@ -20,7 +20,7 @@ Public API (stable, used by every exporter):
 
 Bounds: a duration is checked against the range of its kind
 (:data:`DURATION_BOUNDS`, looked up by the key's name: ``interval``,
-``timeout``, ``connect_timeout``, ``backoff_max``, ``poll_interval``; any other
+``timeout``, ``connect_timeout``, ``backoff_max``, ``poll_interval``, ``bucket``; any other
 duration key gets :data:`ANY_DURATION`). NaN, infinity, zero, ``1ms`` intervals
 and ``1000y`` timeouts are config errors naming the key, never a busy loop or
 an ``OverflowError`` in a thread. Integers are capped too (:data:`MAX_INT`).
@@ -66,12 +66,15 @@ class DurationBounds:
 # - connect_timeout: libpq counts whole seconds (0 means "wait forever").
 # - backoff_max: the longest wait between reconnect attempts.
 # - poll_interval: how often an access log is read for new lines.
+# - bucket: a histogram bound of request durations; below a millisecond is
+#   below what access logs record, above an hour no request is still waited on.
 DURATION_BOUNDS: dict[str, DurationBounds] = {
     "interval": DurationBounds(1.0, 86400.0),
     "timeout": DurationBounds(0.1, 3600.0),
     "connect_timeout": DurationBounds(1.0, 300.0),
     "backoff_max": DurationBounds(0.1, 3600.0),
     "poll_interval": DurationBounds(0.1, 3600.0),
+    "bucket": DurationBounds(0.001, 3600.0),
 }
 ANY_DURATION = DurationBounds(0.001, 7 * 86400.0)
 

@@ -29,6 +29,7 @@ Config::
           - /checkout                    # exact path
         path_segments: 0                 # >0: unmatched paths become their first N segments
         max_routes: 100                  # cap on distinct route values; then "other"
+    request_duration_buckets: [0.1, 300ms, 2s]  # histogram bounds (seconds); default below
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ import urllib3
 from exporters.common.config import ConfigNode
 from exporters.common.exporter import Exporter, Source
 from exporters.common.tasks import PeriodicTask
-from exporters.http.accesslog import AccessLog, RequestStats
+from exporters.http.accesslog import DEFAULT_BUCKETS, AccessLog, RequestStats
 from exporters.http.logformats import (
     DEFAULT_JSON_FIELDS,
     DURATION_UNITS,
@@ -57,6 +58,7 @@ PREFIX = "vigil_http"
 _STATUS = re.compile(r"^[1-5](\d\d|xx)$")
 _PROBE_KEYS = ["name", "url", "method", "expected_status", "timeout", "interval",
                "follow_redirects", "tls_verify", "ca_file", "headers", "body"]
+MAX_BUCKETS = 40  # each bucket is a series per method and route: bound the cardinality
 _LOG_KEYS = ["path", "format", "poll_interval", "from_beginning", "json_fields",
              "duration_unit", "routes", "path_segments", "max_routes"]
 
@@ -138,9 +140,29 @@ def _access_log(node: ConfigNode, stats: RequestStats) -> AccessLog:
                      from_beginning=node.bool("from_beginning", False))
 
 
+def buckets(config: ConfigNode) -> tuple[float, ...]:
+    """``request_duration_buckets``: upper bounds in seconds, strictly increasing.
+
+    Rounded to the nanosecond so ``300ms`` and ``0.3`` are the same bound, exposed
+    as ``le="0.3"``; ``+Inf`` is always added by the histogram itself.
+    """
+    items = config.items("request_duration_buckets", list(DEFAULT_BUCKETS))
+    if not 1 <= len(items) <= MAX_BUCKETS:
+        raise config.error(f"expected 1 to {MAX_BUCKETS} buckets, got {len(items)}",
+                           "request_duration_buckets")
+    bounds: list[float] = []
+    for item in items:
+        bound = round(item.duration(kind="bucket"), 9)
+        if bounds and bound <= bounds[-1]:
+            raise item.error(f"expected buckets in increasing order, got {item.value!r} "
+                             f"after {bounds[-1]:g}s")
+        bounds.append(bound)
+    return tuple(bounds)
+
+
 def build(config: ConfigNode) -> Exporter:
     """Validate ``config`` and assemble the http exporter (tasks not started)."""
-    config.reject_unknown(["probes", "access_logs"])
+    config.reject_unknown(["probes", "access_logs", "request_duration_buckets"])
     tasks: list[PeriodicTask] = []
     names: set[str] = set()
     for node in config.items("probes"):
@@ -151,7 +173,7 @@ def build(config: ConfigNode) -> Exporter:
         # The probe bounds itself; the task's limit is a backstop for the cert fetch.
         tasks.append(PeriodicTask(f"probe:{probe.name}", partial(run_probe, probe),
                                   interval=probe.interval, timeout=2 * probe.timeout + 1))
-    stats = RequestStats()  # one set of counters: several logs of one app add up
+    stats = RequestStats(buckets(config))  # one set of counters: several logs of one app add up
     sources: list[Source] = []
     logs: list[AccessLog] = []
     for node in config.items("access_logs"):

@@ -8,8 +8,11 @@ briefly missing during rotation; the task's own success reports the gap.
 
 Series:
 - ``vigil_http_requests_total{method,route,status_class}``
-- ``vigil_http_request_duration_seconds{method,route}`` histogram; the buckets
-  include 2 s because the latency objective is "response time under 2 s"
+- ``vigil_http_request_duration_seconds{method,route}`` histogram; its buckets
+  are ``request_duration_buckets`` of the config (default :data:`DEFAULT_BUCKETS`,
+  which include 2 s because the latency objective is "response time under 2 s").
+  A latency SLO can only count requests under a bound that is one of these
+  buckets, so the spec's latency SLIs name the same list (generator/latency.py).
 - ``vigil_http_log_lines_skipped_total{reason}``
 """
 
@@ -30,7 +33,7 @@ from exporters.http.routes import RouteMapper
 from exporters.http.tailer import LogTailer
 
 PREFIX = "vigil_http"
-BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 2.5, 5.0, 10.0)
+DEFAULT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 2.5, 5.0, 10.0)
 METHODS = frozenset(
     {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE"}
 )
@@ -40,10 +43,17 @@ def status_class(status: int) -> str:
     return f"{status // 100}xx"
 
 
+def bucket_label(bound: float) -> str:
+    """The ``le`` value a bucket is exposed with (``2.0``, ``0.3``): the generator
+    selects a latency SLO's bucket with this same function."""
+    return floatToGoString(bound)
+
+
 class RequestStats:
     """Counters and histograms of observed requests, shared by all logs; thread-safe."""
 
-    def __init__(self) -> None:
+    def __init__(self, buckets: tuple[float, ...] = DEFAULT_BUCKETS) -> None:
+        self.buckets = buckets
         self._lock = threading.Lock()
         self._requests: Counter[tuple[str, str, str]] = Counter()
         self._buckets: dict[tuple[str, str], list[int]] = {}
@@ -57,9 +67,9 @@ class RequestStats:
             self._requests[(method, route, status_class(request.status))] += 1
             if request.duration is not None:
                 key = (method, route)
-                buckets = self._buckets.setdefault(key, [0] * len(BUCKETS))
-                index = bisect.bisect_left(BUCKETS, request.duration)
-                if index < len(BUCKETS):
+                buckets = self._buckets.setdefault(key, [0] * len(self.buckets))
+                index = bisect.bisect_left(self.buckets, request.duration)
+                if index < len(self.buckets):
                     buckets[index] += 1
                 self._sums[key] += request.duration
                 self._counts[key] += 1
@@ -86,9 +96,9 @@ class RequestStats:
                 requests.add_metric(list(key), value)
             for key, buckets in sorted(self._buckets.items()):
                 cumulative, running = [], 0
-                for bound, count in zip(BUCKETS, buckets, strict=True):
+                for bound, count in zip(self.buckets, buckets, strict=True):
                     running += count
-                    cumulative.append((floatToGoString(bound), running))
+                    cumulative.append((bucket_label(bound), running))
                 cumulative.append(("+Inf", self._counts[key]))
                 duration.add_metric(list(key), cumulative, self._sums[key])
             for reason, value in sorted(self._skipped.items()):

@@ -87,8 +87,10 @@ def budget_gauge(ctx: Context, slo: Slo, width: int, height: int) -> Any:
         id=ctx.ids(), title=f"{slo.title} budget consumed ({period})", unit="percentunit",
         grid=ctx.place(width, height), decimals=1,
         description=f"Share of the {period} error budget already spent (it is "
-                    f"{units.format_percent(round(1 - slo.objective, 12))} of events). At 100 % "
-                    "the budget is exhausted and the exhaustion alert fires.",
+                    f"{units.format_percent(round(1 - slo.objective, 12))} of the events the "
+                    f"{period} are expected to hold, projected from the traffic seen while "
+                    f"the history is shorter than {period}). At 100 % the budget is exhausted "
+                    "and the exhaustion alert fires, given at least the SLO's minimum traffic.",
         targets=[target(f"1 - {series.budget_remaining(ctx, slo)}")],
         steps=[{"color": OK_COLOUR, "value": None},
                {"color": series.exhaustion_colour(ctx, slo), "value": 1}],

@@ -14,6 +14,7 @@ from generator.rules import (
     reliability,
     signals,
     slo,
+    slo_tests,
     unit_tests,
 )
 
@@ -66,7 +67,8 @@ def outputs(spec: Spec) -> dict[str, str]:
     files = {
         RULES_FILE: output.header(spec.source) + output.dump_yaml({"groups": rule_groups(spec)}),
         "alert_rules/tests/signals.test.yml": _test_file(spec, regular, "1m"),
-        "alert_rules/tests/slo.test.yml": _test_file(spec, unit_tests.slo_tests(spec), "5m"),
+        "alert_rules/tests/slo.test.yml": _test_file(
+            spec, slo_tests.slo_tests(spec), units.format_duration(slo_tests.EVALUATION)),
         "alert_rules/tests/absent.test.yml": _test_file(spec, absent.unit_tests(spec), "1m"),
         "alert_rules/tests/escalation.test.yml": _test_file(spec, unit_tests.escalation_tests(spec),
                                                             "1m"),

@@ -162,12 +162,15 @@ def _pinned_instances(clause: promql.Clause) -> str:
 
 
 def slo_expr(spec: Spec, slo: Slo) -> str:
-    """The SLO's recorded rates are missing while its exporter's targets are up."""
+    """The SLO's recorded rates are missing while its exporter's targets are up.
+
+    Only the total rate can go missing: the recording rules write the errors as
+    `... or 0 * total`, so a good (or bad) counter without series yet reads as no good
+    (or no bad) events. A good selector that matches nothing therefore burns the budget
+    loudly, and the per-target watches name the metric that is missing.
+    """
     total = f"vigil_slo:total:rate5m{series_matchers(spec, slo)}"
-    expr = f"absent({total}) and on () count({targets(spec, slo.exporter)}) > 0"
-    if slo.good_expr is not None:
-        expr += f" or ({total} unless vigil_slo:errors:rate5m{series_matchers(spec, slo)})"
-    return expr
+    return f"absent({total}) and on () count({targets(spec, slo.exporter)}) > 0"
 
 
 def labels(spec: Spec, watch: Watch) -> dict[str, str]:

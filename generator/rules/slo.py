@@ -12,7 +12,21 @@ pair alerts when both its long and its short window burn faster than
 `budget share × period / long window` (2 % of a 30-day budget in 1 h → 14.4). The
 short window makes the alert stop soon after the burn does. A guard keeps the alert
 quiet while the service sees fewer events than `min_rate`: three failed requests out
-of five are not a page.
+of five are not a page. The guard multiplies instead of dividing (`1/m` is
+`avg rate × 60 >= 1`, less a relative 1e-9 for float rounding), so traffic of exactly
+the stated rate passes: `>= 0.016666666667`, a rounded 1/60, did not.
+
+The error budget is counted in events: allowed bad events = (1 − objective) × the
+events the period is expected to hold. While the history is shorter than the period,
+the expected events are projected from the traffic seen:
+`vigil_slo:period_covered:ratio` is the share of the period the recorded samples
+span (their count over the period against their count over the last hour, which
+needs no knowledge of the evaluation interval), and remaining budget =
+1 − error ratio so far × covered share / (1 − objective). A 2-hour burn on a 2-day-old
+SLO thus spends what it would spend of a full period, instead of reading the 2 days
+as the whole period. Once the history spans the period the share is 1 and this is
+the plain `1 − error ratio / budget`. The exhaustion alert has the burn alerts'
+low-traffic guard, over the whole period's history.
 """
 
 from __future__ import annotations
@@ -25,6 +39,8 @@ from generator.model import Slo, Spec
 from generator.rules.signals import alert_name
 
 BASE_WINDOW = "5m"
+COVERAGE_WINDOW = "1h"  # samples counted here give the spacing of the recorded series
+GUARD_SLACK = 1e-9  # relative: a computed rate of exactly min_rate may be 1 ulp below it
 
 
 def _labels(spec: Spec, slo: Slo, **extra: str) -> dict[str, str]:
@@ -46,11 +62,14 @@ def windows(slo: Slo) -> list[str]:
 def recording_rules(spec: Spec, slo: Slo) -> list[dict[str, Any]]:
     matchers = spec.matchers(slo.exporter)
     total = promql.render(slo.total_expr, matchers, BASE_WINDOW)
+    # A counter of bad (or good) events has no series until the first such event: the
+    # http exporter writes `status_class="5xx"` after the first server error. Without
+    # `or 0 * total` an SLO that never failed would record no error ratio and no budget.
     if slo.error_expr is not None:
-        errors = promql.render(slo.error_expr, matchers, BASE_WINDOW)
+        errors = f"({promql.render(slo.error_expr, matchers, BASE_WINDOW)}) or 0 * ({total})"
     else:
         good = promql.render(slo.good_expr or "", matchers, BASE_WINDOW)
-        errors = f"({total}) - ({good})"
+        errors = f"({total}) - (({good}) or 0 * ({total}))"
     rules: list[dict[str, Any]] = [
         {"record": "vigil_slo:errors:rate5m", "expr": errors, "labels": _labels(spec, slo)},
         {"record": "vigil_slo:total:rate5m", "expr": total, "labels": _labels(spec, slo)},
@@ -73,9 +92,17 @@ def recording_rules(spec: Spec, slo: Slo) -> list[dict[str, Any]]:
         })
     period = units.format_duration(slo.period)
     rules.append({
+        "record": "vigil_slo:period_covered:ratio",
+        "expr": (f"clamp_max((count_over_time(vigil_slo:total:rate5m{own}[{period}]) - 1)"
+                 f" / (count_over_time(vigil_slo:total:rate5m{own}[{COVERAGE_WINDOW}]) - 1)"
+                 f" / {units.format_number(slo.period / units.parse_duration(COVERAGE_WINDOW))},"
+                 " 1)"),
+        "labels": _labels(spec, slo),
+    })
+    rules.append({
         "record": "vigil_slo:error_budget_remaining:ratio",
         "expr": f"1 - max without (window) (vigil_slo:error_ratio{series_matchers(spec, slo, window=period)})"
-                f" / {budget}",
+                f" * vigil_slo:period_covered:ratio{own} / {budget}",
         "labels": _labels(spec, slo),
     })
     rules.append({
@@ -84,6 +111,14 @@ def recording_rules(spec: Spec, slo: Slo) -> list[dict[str, Any]]:
         "labels": _labels(spec, slo),
     })
     return rules
+
+
+def traffic_guard(spec: Spec, slo: Slo, window: str) -> str:
+    """Mean traffic over `window` is at least `min_rate`, compared as written (`× 60 >= 1`)."""
+    count = units.format_number(round(slo.min_rate * slo.min_rate_per * (1 - GUARD_SLACK), 12))
+    scale = "" if slo.min_rate_per == 1 else f" * {units.format_number(slo.min_rate_per)}"
+    return (f"avg_over_time(vigil_slo:total:rate5m{series_matchers(spec, slo)}[{window}])"
+            f"{scale} >= {count}")
 
 
 def alerting_rules(spec: Spec, slo: Slo,
@@ -105,8 +140,7 @@ def alerting_rules(spec: Spec, slo: Slo,
             f" and ignoring (window) vigil_slo:burn_rate{series_matchers(spec, slo, window=short)} > {factor}"
         )
         if slo.min_rate > 0:
-            expr += (f" and ignoring (window) avg_over_time(vigil_slo:total:rate5m"
-                     f"{series_matchers(spec, slo)}[{long}]) >= {units.format_number(slo.min_rate)}")
+            expr += f" and ignoring (window) {traffic_guard(spec, slo, long)}"
         severity = spec.severities[window.severity]
         rule: dict[str, Any] = {"alert": f"{name}BudgetBurn", "expr": expr}
         if window.for_:
@@ -128,9 +162,12 @@ def alerting_rules(spec: Spec, slo: Slo,
         rules.append(rule)
     exhausted = spec.severities[slo.windows[-1].severity] if slo.windows else None
     if exhausted is not None:
+        expr = f"vigil_slo:error_budget_remaining:ratio{series_matchers(spec, slo)} <= 0"
+        if slo.min_rate > 0:
+            expr += f" and {traffic_guard(spec, slo, period)}"
         rules.append({
             "alert": f"{name}ErrorBudgetExhausted",
-            "expr": f"vigil_slo:error_budget_remaining:ratio{series_matchers(spec, slo)} <= 0",
+            "expr": expr,
             "for": "15m",
             "labels": {"severity": exhausted.name, "priority": exhausted.priority,
                        "team": text(slo.team), "slo": slo.name},

@@ -6,9 +6,9 @@ annotations), and a value on the safe side must not raise it. Counted events als
 a counter reset and an exporter restart, which must stay silent; a count threshold is
 tested at its boundary (N-1, N, N+1 events) with evaluations on and between scrapes,
 `any` across scrape gaps up to its stated maximum, and a signal that must ignore failed
-attempts gets one that lasts its timeout. SLOs get a fast
-burn, a slow burn, no burn and a trickle of traffic; escalation gets an alert left
-firing past each step of its severity's matrix.
+attempts gets one that lasts its timeout. SLOs have their own module
+(generator/rules/slo_tests.py); escalation gets an alert left firing past each step of
+its severity's matrix.
 
 What "crosses" means is decided by generator.thresholds, the same module the rules
 are built from; the value each case uses is chosen here, away from every threshold,
@@ -21,12 +21,10 @@ from dataclasses import replace
 from typing import Any
 
 from generator import promql, templating, units
-from generator.model import Severity, Signal, Slo, Spec
+from generator.model import Severity, Signal, Spec
 from generator.rules import escalation, signals
 from generator.rules.fixtures import FAILED_ATTEMPTS, FIXTURES, Context, Series
 from generator.rules.humanize import humanize_value
-from generator.rules.slo import alerting_rules as slo_alerting_rules
-from generator.rules.slo import series_matchers
 from generator.thresholds import ABOVE, ANY, ANY_MAX_GAP, ANY_WINDOW, BELOW, BELOW_BASELINE, Threshold
 
 INSTANCE = "test-1:9000"
@@ -361,73 +359,6 @@ def signal_tests(spec: Spec) -> tuple[list[dict[str, Any]], list[dict[str, Any]]
                 regular.extend(_gap_cases(spec, signal, threshold))
             regular.extend(_failed_attempt_cases(spec, signal, threshold))
     return regular, baseline
-
-
-def slo_tests(spec: Spec) -> list[dict[str, Any]]:
-    """Each SLO against constant traffic with a chosen burn rate, fed as its base recordings."""
-    tests = []
-    for slo in spec.slos.values():
-        budget = 1 - slo.objective
-        total = max(slo.min_rate * 10, 10.0)
-        longest = max(w.long for w in slo.windows)
-        eval_seconds = min(longest, 6 * 3600.0) + 1800.0
-        samples = int(eval_seconds // 60) + 1
-        factors = sorted({w.factor for w in slo.windows})
-        middle = (factors[0] + factors[-1]) / 2
-        if middle in factors and len(factors) > 1:  # a burn exactly at a factor is a coin toss
-            middle = (factors[0] + factors[1]) / 2
-        burns = [factors[-1] * 1.5, *([middle] if len(factors) > 1 else []), factors[0] * 0.5]
-        scenarios = [(f"burning {b:g}x", b, total) for b in burns]
-        if slo.min_rate > 0:
-            scenarios.append(("high error ratio on a trickle of traffic", factors[-1] * 1.5,
-                              slo.min_rate / 2))
-        for title, burn, rate in scenarios:
-            errors = min(burn * budget, 1.0) * rate
-            labels = series_matchers(spec, slo)
-            expected = []
-            for window in slo.windows:
-                if burn > window.factor and rate >= slo.min_rate and (window.for_ or 0) < eval_seconds:
-                    expected.append(_slo_expected(spec, slo, window, burn))
-            tests.append({
-                "name": f"slo {slo.name}: {title}",
-                "interval": "1m",
-                "input_series": [
-                    {"series": f"vigil_slo:errors:rate5m{labels}", "values": f"{errors!r}x{samples}"},
-                    {"series": f"vigil_slo:total:rate5m{labels}", "values": f"{rate!r}x{samples}"},
-                ],
-                "alert_rule_test": [{
-                    "eval_time": units.format_duration(eval_seconds),
-                    "alertname": f"{signals.alert_name(slo.name)}BudgetBurn",
-                    "exp_alerts": expected,
-                }, _exhausted_check(spec, slo, burn, eval_seconds)],
-            })
-    return tests
-
-
-def _exhausted_check(spec: Spec, slo: Slo, burn: float, eval_seconds: float) -> dict[str, Any]:
-    """Burning faster than 1x since the start of the period spends the budget: remaining 1 - burn."""
-    name = f"{signals.alert_name(slo.name)}ErrorBudgetExhausted"
-    expected = []
-    if burn > 1:
-        rule = next(r for r in slo_alerting_rules(spec, slo, templating.verbatim) if r["alert"] == name)
-        annotations = dict(rule["annotations"])
-        annotations["description"] = annotations["description"].replace(
-            "{{ $value | humanizePercentage }}", humanize_value("ratio", 1 - burn))
-        expected.append({"exp_labels": {**rule["labels"], **spec.selectors},
-                         "exp_annotations": annotations})
-    return {"eval_time": units.format_duration(eval_seconds), "alertname": name,
-            "exp_alerts": expected}
-
-
-def _slo_expected(spec: Spec, slo: Slo, window: Any, burn: float) -> dict[str, Any]:
-    long, short = units.format_duration(window.long), units.format_duration(window.short)
-    rule = next(r for r in slo_alerting_rules(spec, slo, templating.verbatim)
-                if r["labels"].get("long_window") == long and r["labels"].get("short_window") == short)
-    annotations = dict(rule["annotations"])
-    annotations["description"] = annotations["description"].replace(
-        "{{ $value | humanize }}", humanize_value("count", burn))
-    return {"exp_labels": {**rule["labels"], "slo": slo.name, "window": long, **spec.selectors},
-            "exp_annotations": annotations}
 
 
 def escalation_tests(spec: Spec) -> list[dict[str, Any]]:

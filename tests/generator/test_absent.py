@@ -159,7 +159,9 @@ def test_generated_tests_pass_and_fail_when_the_rules_lose_the_grace_or_the_wait
 @needs_promtool
 def test_an_slo_whose_good_selector_matches_nothing_alerts(write_spec, tmp_path):
     """Exporter-shaped series (every request answered, the histogram with its buckets):
-    the checkout SLO's good rate selects nothing, so its SLI has no error rate."""
+    the checkout SLO's good rate selects nothing: the per-target watch names the missing bucket
+    (the SLO's whole-SLI alert stays quiet: its total is recorded, and no good events read as
+    all errors)."""
     spec = load_spec(_variant(write_spec))
     out = tmp_path / "out"
     write_atomically(out, render(spec))
@@ -174,10 +176,9 @@ def test_an_slo_whose_good_selector_matches_nothing_alerts(write_spec, tmp_path)
               series("vigil_http_request_duration_seconds_count", route, "0+60x40"),
               *(series("vigil_http_request_duration_seconds_bucket", {**route, "le": le},
                        "0+60x40") for le in ("0.5", "2.0", "+Inf"))]
-    watch = absent.slo_watch(spec.slos["checkout"])
     per_target = next(w for w in absent.watches(spec) if w.owner == ("slo", "checkout")
                       and "route" in w.metric)
-    expected = [absent._expected(spec, watch, None), absent._expected(spec, per_target, "app:9732")]
+    expected = [absent._expected(spec, per_target, "app:9732")]
     (out / "alert_rules/tests/dead.test.yml").write_text(yaml.safe_dump({
         "rule_files": ["../vigil.rules.yml"], "evaluation_interval": "1m",
         "tests": [{"interval": "1m", "input_series": inputs, "alert_rule_test": [
@@ -190,7 +191,9 @@ def test_an_slo_whose_good_selector_matches_nothing_alerts(write_spec, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert expected[0]["exp_labels"] == {"slo": "checkout", "environment": "production",
                                          "severity": "warning", "priority": "P2",
-                                         "team": "operations", "category": "monitoring"}
+                                         "team": "operations", "category": "monitoring",
+                                         "job": "vigil-http", "instance": "app:9732",
+                                         "metric": per_target.metric}
     assert per_target.metric == 'vigil_http_request_duration_seconds_bucket{le="2.0",route="/chekout"}'
 
 

@@ -255,3 +255,39 @@ def test_config_errors(tmp_path: Path, log: dict, message: str) -> None:
     with pytest.raises(ConfigError) as caught:
         build(ConfigNode({"access_logs": [log]}, "http.yml"))
     assert str(caught.value).startswith(f"http.yml: {message}")
+
+
+def test_configured_buckets_are_the_histogram_bounds(tmp_path: Path, parse_samples) -> None:
+    path = tmp_path / "access.log"
+    config = {"request_duration_buckets": [0.1, "300ms", "2s"],
+              "access_logs": [{"path": str(path), "routes": ROUTES}]}
+    exporter = build(ConfigNode(config, str(tmp_path / "http.yml")))
+    append(path, combined("GET", "/checkout", 200, 0.25), combined("GET", "/checkout", 200, 0.3),
+           combined("GET", "/checkout", 200, 0.31))
+    poll(exporter)
+    samples = parse_samples(generate_latest(exporter.registry).decode())
+    buckets = {dict(labels)["le"]: value for (name, labels), value in samples.items()
+               if name == "vigil_http_request_duration_seconds_bucket"}
+    # le is inclusive: 0.3 s is under the 300 ms bound, 0.31 s is not
+    assert buckets == {"0.1": 0, "0.3": 2, "2.0": 3, "+Inf": 3}
+
+
+@pytest.mark.parametrize(("buckets", "message"), [
+    ([0.5, 0.3], "request_duration_buckets[1]: expected buckets in increasing order"),
+    (["300ms", 0.3], "request_duration_buckets[1]: expected buckets in increasing order"),
+    ([], "request_duration_buckets: expected 1 to 40 buckets, got 0"),
+    ([0.001 * (i + 1) for i in range(41)], "expected 1 to 40 buckets, got 41"),
+    ([0], "request_duration_buckets[0]: expected a positive duration"),
+    (["2h"], "request_duration_buckets[0]: expected a duration from 1ms to 1h"),
+    ([float("nan")], "request_duration_buckets[0]: expected a finite duration"),
+    (["fast"], "request_duration_buckets[0]: expected a duration such as"),
+    ({"a": 1}, "request_duration_buckets: expected a list"),
+])
+def test_bad_buckets_are_refused_with_their_path(tmp_path: Path, buckets: object,
+                                                 message: str) -> None:
+    config = {"request_duration_buckets": buckets,
+              "access_logs": [{"path": str(tmp_path / "access.log")}]}
+    with pytest.raises(ConfigError) as caught:
+        build(ConfigNode(config, str(tmp_path / "http.yml")))
+    assert str(caught.value).startswith(f"{tmp_path / 'http.yml'}: ")
+    assert message in str(caught.value)
