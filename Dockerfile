@@ -24,12 +24,13 @@ FROM python:3.12.8-slim-bookworm
 LABEL org.opencontainers.image.title="vigil" \
       org.opencontainers.image.description="Vigil: the spec generator and the host, http, postgres and sql exporters" \
       org.opencontainers.image.licenses="Apache-2.0"
-# /var/log/shop: where the demo workload writes its access log; a named volume
-# mounted there starts out owned by this user, so the workload may write it.
+# /var/log/shop: where the demo workload writes its access log, and
+# /var/lib/vigil: the incident recorder's queue file; a named volume mounted
+# there starts out owned by this user, so the container may write it.
 RUN groupadd --system --gid 10001 vigil \
     && useradd --system --uid 10001 --gid vigil --no-create-home --home-dir /nonexistent \
        --shell /usr/sbin/nologin vigil \
-    && install -d -o vigil -g vigil -m 0755 /var/log/shop
+    && install -d -o vigil -g vigil -m 0755 /var/log/shop /var/lib/vigil
 COPY --from=build /opt/vigil /opt/vigil
 ENV PATH=/opt/vigil/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 WORKDIR /etc/vigil

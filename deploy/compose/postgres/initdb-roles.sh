@@ -7,13 +7,15 @@
 #
 #   vigil_monitor  pg_monitor only            (postgres exporter)
 #   vigil_reader   SELECT on the shop tables  (sql exporter)
+#   vigil_incidents  owner of the `incidents` database (incident recorder)
 #
 # The entrypoint sources scripts that are not executable, so this one sets no
 # shell options and exits only through psql's status.
 psql -v ON_ERROR_STOP=1 --no-psqlrc \
     --username "${POSTGRES_USER:-postgres}" --dbname "${POSTGRES_DB:-shop}" \
     -v monitor_password="$(cat "${SECRETS_DIR:-/run/secrets}/vigil_pg_password")" \
-    -v reader_password="$(cat "${SECRETS_DIR:-/run/secrets}/vigil_sql_password")" <<'SQL'
+    -v reader_password="$(cat "${SECRETS_DIR:-/run/secrets}/vigil_sql_password")" \
+    -v incidents_password="$(cat "${SECRETS_DIR:-/run/secrets}/vigil_incidents_password")" <<'SQL'
 CREATE ROLE vigil_monitor LOGIN PASSWORD :'monitor_password';
 GRANT pg_monitor TO vigil_monitor;
 CREATE ROLE vigil_reader LOGIN PASSWORD :'reader_password';
@@ -21,4 +23,6 @@ GRANT USAGE ON SCHEMA public TO vigil_reader;
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO vigil_reader;
 ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO vigil_reader;
 ALTER ROLE vigil_reader SET default_transaction_read_only = on;
+CREATE ROLE vigil_incidents LOGIN PASSWORD :'incidents_password';
+CREATE DATABASE incidents OWNER vigil_incidents;
 SQL
