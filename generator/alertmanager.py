@@ -15,7 +15,8 @@ Timings come from the duplicate-suppression interval: a group is not notified ag
 within it (`group_interval`), and a still-firing alert is repeated at the pace of its
 severity's first escalation step (never faster than the suppression interval).
 
-Every receiver also notifies the incident recorder (`vigil incidents`, the spec's
+Every receiver but the heartbeat's and the InfoInhibitor's also notifies the
+incident recorder (`vigil incidents`, the spec's
 `incidents` target), with `send_resolved: true`: added to each receiver rather than
 as one catch-all route with `continue`, the recorder learns which receiver (and so
 which route and escalation level) each notification went to, and every route keeps
@@ -247,8 +248,14 @@ def incidents_webhook(spec: Spec) -> dict[str, Any]:
 
 
 def _notify_recorder(spec: Spec, receivers: list[dict[str, Any]]) -> None:
-    """Every receiver (every route's) also notifies the incident recorder."""
+    """Every receiver (every route's) also notifies the incident recorder.
+
+    Except the Watchdog's and the InfoInhibitor's: both always fire by design, and
+    as incidents they would be one that never ends and distort MTTR and MTBF.
+    """
     for receiver in receivers:
+        if receiver["name"] in (HEARTBEAT_RECEIVER, INFO_INHIBITOR_RECEIVER):
+            continue
         receiver.setdefault("webhook_configs", []).append(incidents_webhook(spec))
 
 

@@ -70,11 +70,14 @@ class Terminal:
         deadline = time.monotonic() + timeout
         text = ""
         while time.monotonic() < deadline:
+            # Whether the command has ended is read before the screen is searched: read
+            # after, a command ending in between would look as if it never showed it.
+            ended = "DEMO-EXIT=" in self.screen()
             text = self.visible() if visible else self.screen()
             found = re.search(pattern, text)
             if found:
                 return found
-            if "DEMO-EXIT=" in self.screen():
+            if ended:
                 break  # the command ended without showing it
             time.sleep(0.5)
         raise AssertionError(f"{pattern!r} not on the screen within {timeout:g}s:\n"

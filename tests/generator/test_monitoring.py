@@ -72,7 +72,7 @@ def test_prometheus_scrapes_itself_and_alertmanager_with_the_selectors(write_spe
         {"targets": ["prometheus:9090"], "labels": {"environment": "production"}}]
     # Alertmanager is scraped where Prometheus sends alerts, unless told otherwise.
     assert jobs["alertmanager"]["static_configs"][0]["targets"] == ["alertmanager:9093"]
-    assert len(jobs) == 6
+    assert len(jobs) == 7  # and the four exporters and the incident recorder
 
 
 def _alertmanager_config(spec) -> dict:

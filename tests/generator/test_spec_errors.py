@@ -41,7 +41,7 @@ CASES = [
      "thresholds: unknown key; expected one of: $schema, alertmanager, defaults, "
      "duplicate_suppression, email, extends, grafana_url, jobs, maintenance, monitoring, name, "
      "receivers, "
-     "reliability, runbook_url, selectors, severities, signals, slos, targets, teams, version"),
+     "reliability, reports, runbook_url, selectors, severities, signals, slos, targets, teams, version"),
     ("wrong unit", _set("signals.cpu_usage.warning", "100ms"),
      "signals.cpu_usage.warning: expected a ratio threshold such as \"80%\", got '100ms'"),
     ("number without unit", _set("signals.cpu_usage.warning", 80),
