@@ -13,17 +13,28 @@ from typing import Any
 from unittest import mock
 from urllib.parse import urlsplit, urlunsplit
 
+import pytest
 import requests
 import yaml
 
 from generator.demo import history
 from generator.demo.receiver import Notification, WebhookReceiver
-from generator.demo.stack import Stack, alertmanager_binary
+from generator.demo.stack import Stack, alertmanager_binary, missing_tools
 from tests.e2e import overlays
 from tests.e2e.processes import (
+    VICTORIA_METRICS,
+    VMALERT,
     Server,
     wait_for,
 )
+
+# Every module on the session stack: it needs these tools, and it is slow.
+STACK_MARKS = [
+    pytest.mark.slow,
+    pytest.mark.skipif(bool(missing_tools()), reason=f"missing: {missing_tools()}"),
+    pytest.mark.skipif(VICTORIA_METRICS is None or VMALERT is None,
+                       reason="victoria-metrics and vmalert are not installed"),
+]
 
 SCRAPE = 2.0  # scrape and evaluation interval, seconds
 EVALUATION = 2.0

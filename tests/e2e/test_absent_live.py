@@ -16,15 +16,11 @@ import pytest
 import requests
 import yaml
 
-from generator.demo.stack import missing_tools
-from tests.e2e.harness import E2E, SCRAPE, check_delivery, prometheus_only
+from tests.e2e.harness import E2E, SCRAPE, STACK_MARKS, check_delivery, prometheus_only
 from tests.e2e.overlays import ABSENT_GRACE, FOR
 from tests.e2e.processes import wait_for
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(bool(missing_tools()), reason=f"missing: {missing_tools()}"),
-]
+pytestmark = STACK_MARKS
 
 DROPPED = "vigil_host_memory_available_bytes"  # read by memory_usage, and by no fault of others
 

@@ -12,9 +12,6 @@ from __future__ import annotations
 import itertools
 import time
 
-import pytest
-
-from generator.demo.stack import missing_tools
 from tests.e2e import overlays
 from tests.e2e.harness import (
     EVALUATION,
@@ -22,19 +19,15 @@ from tests.e2e.harness import (
     MARGIN,
     PAGED,
     SCRAPE,
+    STACK_MARKS,
     check_delivery,
     delivered,
     delivery_bound,
     prometheus_only,
 )
-from tests.e2e.processes import VICTORIA_METRICS, VMALERT, wait_for
+from tests.e2e.processes import wait_for
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(bool(missing_tools()), reason=f"missing: {missing_tools()}"),
-    pytest.mark.skipif(VICTORIA_METRICS is None or VMALERT is None,
-                       reason="victoria-metrics and vmalert are not installed"),
-]
+pytestmark = STACK_MARKS
 
 STOPPED = "postgres"  # the exporter no other test of this module or test_stack needs now
 STARTUP = 5.0  # seconds for a restarted exporter's interpreter to listen again

@@ -34,8 +34,10 @@ from PIL import Image
 from generator.cli import main
 from generator.report.build import NO_DATA
 from generator.report.html import SECTION_ORDER
-from tests.e2e.harness import E2E, incident_rows, record_probe_incident
+from tests.e2e.harness import E2E, STACK_MARKS, incident_rows, record_probe_incident
 from tests.e2e.processes import free_port
+
+pytestmark = STACK_MARKS
 
 DAY = 86400.0
 

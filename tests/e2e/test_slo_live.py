@@ -8,15 +8,12 @@ exporter has no bucket for, or an SLI selecting nothing, leaves
 
 from __future__ import annotations
 
-import pytest
 import requests
 
-from generator.demo.stack import missing_tools
-from tests.e2e.harness import E2E, EVALUATION, SCRAPE
+from tests.e2e.harness import E2E, EVALUATION, SCRAPE, STACK_MARKS
 from tests.e2e.processes import wait_for
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(bool(missing_tools()), reason=f"missing: {missing_tools()}")]
+pytestmark = STACK_MARKS
 
 
 def test_the_demo_exporter_exposes_each_latency_slo_bucket(e2e: E2E) -> None:

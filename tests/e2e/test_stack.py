@@ -15,13 +15,11 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-import pytest
 import requests
 import yaml
 
 from generator.dashboards.queries import annotation_queries, executable, panel_queries
 from generator.demo import history, workload
-from generator.demo.stack import missing_tools
 from tests.e2e import overlays
 from tests.e2e.harness import (
     COLLECTION,
@@ -33,6 +31,7 @@ from tests.e2e.harness import (
     MARGIN,
     PAGED,
     SCRAPE,
+    STACK_MARKS,
     VMALERT_LABEL,
     age_the_wal_backups,
     check_delivery,
@@ -44,17 +43,10 @@ from tests.e2e.harness import (
     to_everyone,
 )
 from tests.e2e.processes import (
-    VICTORIA_METRICS,
-    VMALERT,
     wait_for,
 )
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(bool(missing_tools()), reason=f"missing: {missing_tools()}"),
-    pytest.mark.skipif(VICTORIA_METRICS is None or VMALERT is None,
-                       reason="victoria-metrics and vmalert are not installed"),
-]
+pytestmark = STACK_MARKS
 
 # Panels whose queries cannot have data on the demo stack, and why.
 # Keyed by (dashboard uid without the spec's name, panel title).
