@@ -17,7 +17,11 @@ counter only moves when the store does. Their names:
   incident of each severity started (time since the last incident is
   ``time() - ...``, recorded by the generated rules);
 - ``vigil_incidents_store_created_timestamp_seconds``: when the store was created,
-  so MTBF is measured over the time actually observed.
+  so MTBF is measured over the time actually observed;
+- ``vigil_incidents_recent_started_timestamp_seconds`` and
+  ``vigil_incidents_recent_duration_seconds{id,alertname,severity,priority,team,state}``:
+  the last ``store.RECENT`` incidents one by one (duration so far while open), for the
+  overview's table of the last incidents without giving Grafana the database.
 
 The queue's, from memory on every scrape: ``vigil_incidents_queue_items``,
 ``vigil_incidents_queue_capacity``, ``vigil_incidents_database_up``,
@@ -108,6 +112,16 @@ def store_families(conn: psycopg.Connection[Any], settle: float) -> list[Metric]
     for severity, when in data["last_opened"]:
         last.add_metric([severity], float(when))
     families.append(last)
+    recent_labels = ["id", "alertname", "severity", "priority", "team", "state"]
+    started = GaugeMetricFamily(f"{PREFIX}_recent_started_timestamp_seconds",
+                                "When each of the last incidents started.", labels=recent_labels)
+    lasted = GaugeMetricFamily(f"{PREFIX}_recent_duration_seconds",
+                               "How long each of the last incidents lasted (so far, if open).",
+                               labels=recent_labels)
+    for *labels, began, duration in data["recent"]:
+        started.add_metric([str(v) for v in labels], float(began))
+        lasted.add_metric([str(v) for v in labels], float(duration))
+    families += [started, lasted]
     created = data["created"][0][0] if data["created"] else None
     if created is not None:
         families.append(GaugeMetricFamily(f"{PREFIX}_store_created_timestamp_seconds",

@@ -205,6 +205,11 @@ def _bucket_columns(expr: str) -> str:
     return ", ".join(f"count(*) FILTER (WHERE {expr} <= {float(b)!r})" for b in BUCKETS)
 
 
+# Incidents the metrics list one by one (the overview's "Last incidents" table): few, so
+# that each incident's own series (labelled by its id) cost Prometheus next to nothing.
+RECENT = 10
+
+
 def totals(conn: psycopg.Connection[Any], settle: float) -> dict[str, list[tuple[Any, ...]]]:
     """Every aggregate the metrics need, read in one repeatable snapshot."""
     resolve = "extract(epoch FROM resolved_at - started_at)"
@@ -229,6 +234,12 @@ def totals(conn: psycopg.Connection[Any], settle: float) -> dict[str, list[tuple
             coalesce(resolved_at, now()) - started_at) > resolution_target_seconds
             GROUP BY 1, 2""",
         "last_opened": f"SELECT severity, extract(epoch FROM max(started_at)) FROM {T} GROUP BY 1",
+        "recent": f"""SELECT id::text, alertname, severity, priority, team,
+            CASE WHEN resolved_at IS NOT NULL THEN 'resolved'
+                 WHEN acknowledged_at IS NOT NULL THEN 'acknowledged' ELSE 'open' END,
+            extract(epoch FROM started_at),
+            extract(epoch FROM coalesce(resolved_at, now()) - started_at)
+            FROM {T} ORDER BY started_at DESC, id DESC LIMIT {RECENT}""",
         "created": f"SELECT extract(epoch FROM min(applied_at)) FROM {SCHEMA}.schema_version",
     }
     result: dict[str, list[tuple[Any, ...]]] = {}

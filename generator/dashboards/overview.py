@@ -206,7 +206,28 @@ def _incidents(ctx: Context) -> list[Any]:
                    overrides=overrides)
           for kind, what in (("response", "acknowledged (nor resolved)"),
                              ("resolution", "resolved"))),
+        _last_incidents(ctx),
     ]
+
+
+def _last_incidents(ctx: Context) -> Any:
+    """The recorder's last incidents, one row each: how long ago each started, how long it
+    lasted. From its metrics, so Grafana needs no access to the incident database."""
+    def recent(what: str) -> str:
+        return ctx.query(f"vigil_incidents_recent_{what}{{$sel}}", "incidents")
+    return table(
+        id=ctx.ids(), title="Last incidents", unit="s", grid=ctx.place(24, 8),
+        description="The incident recorder's last incidents, newest first: alert, severity, "
+                    "priority, team, state (open, acknowledged, resolved), how long ago it "
+                    "started and how long it lasted (so far, if open). `vigil incidents list` "
+                    "and `vigil report` show more.",
+        targets=[target(f"time() - {recent('started_timestamp_seconds')}", "A", instant=True,
+                        table=True),
+                 target(recent("duration_seconds"), "B", instant=True, table=True)],
+        transformations=[merge(), organize(
+            ["Time", "__name__", "job", "instance", *ctx.spec.selectors],
+            {"Value #A": "Started (ago)", "Value #B": "Lasted", "alertname": "Alert"})],
+    )
 
 
 def _zero_filled_expr(expr: str, label: str, values: list[str]) -> str:

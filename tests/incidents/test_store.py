@@ -157,3 +157,28 @@ def test_metrics_are_read_from_the_store(store: Store) -> None:
     assert got[("vigil_incidents_last_opened_timestamp_seconds", (("severity", "critical"),))] \
         == pytest.approx(now - 100, abs=0.01)
     assert got[("vigil_incidents_store_created_timestamp_seconds", ())] <= time.time()
+
+
+def test_the_last_incidents_are_listed_one_by_one_newest_first(store: Store) -> None:
+    from exporters.incidents.store import RECENT
+
+    now = time.time()
+    for n in range(RECENT + 2):  # the two oldest fall off the list
+        start = now - 10_000 + n * 100
+        send(store, alert({**LABELS, "instance": f"i{n}"}, start, None if n % 2 else start + 60))
+    newest = store.incidents()[0]
+    store.acknowledge(newest["id"], "alice", now)
+    got = _samples(store_families(store.conn, POLICY.settle))
+    started = {dict(labels)["id"]: (dict(labels), value) for (name, labels), value in got.items()
+               if name == "vigil_incidents_recent_started_timestamp_seconds"}
+    lasted = {dict(labels)["id"]: value for (name, labels), value in got.items()
+              if name == "vigil_incidents_recent_duration_seconds"}
+    ids = [str(row["id"]) for row in store.incidents()[:RECENT]]
+    assert set(started) == set(lasted) == set(ids)
+    labels, began = started[str(newest["id"])]
+    assert began == pytest.approx(newest["started_at"].timestamp(), abs=0.01)
+    assert (labels["alertname"], labels["severity"], labels["priority"], labels["state"]) == \
+        (newest["alertname"], "critical", "P0", "acknowledged")
+    resolved = next(r for r in store.incidents()[:RECENT] if r["resolved_at"] is not None)
+    assert lasted[str(resolved["id"])] == pytest.approx(60, abs=0.01)
+    assert started[str(resolved["id"])][0]["state"] == "resolved"
