@@ -277,13 +277,14 @@ def _monitoring_health(ctx: Context) -> list[Any]:
     watchdog = f'ALERTS{{alertname="{monitoring.WATCHDOG}",alertstate="firing",$sel}}'
     own = f'ALERTS{{category="{monitoring.CATEGORY}",alertstate="firing",$sel}}'
     bad = [{"color": OK_COLOUR, "value": None}, {"color": ctx.worst_colour, "value": 1}]
+    good = [{"color": ctx.worst_colour, "value": None}, {"color": OK_COLOUR, "value": 1}]
     return [
         row(ctx, "Monitoring health"),
         stat(id=ctx.ids(), title="Targets up", unit="short", grid=ctx.place(4, 6),
              description="Scrape targets of the generated jobs (exporters, Prometheus, "
                          "Alertmanager) that answered their last scrape.",
              targets=[target(f"count({ctx.query(up, None)} == 1) or vector(0)")],
-             steps=[{"color": ctx.worst_colour, "value": None}, {"color": OK_COLOUR, "value": 1}]),
+             steps=good),
         stat(id=ctx.ids(), title="Targets down", unit="short", grid=ctx.place(4, 6),
              description="Scrape targets Prometheus cannot scrape now; TargetDown fires for "
                          "each after monitoring.target_down.for.",
@@ -293,7 +294,7 @@ def _monitoring_health(ctx: Context) -> list[Any]:
                          "its rules. The heartbeat service pages when Alertmanager stops "
                          "posting it; 0 here means the pipeline is broken.",
              targets=[target(f"count({ctx.query(watchdog, None)}) or vector(0)")],
-             steps=[{"color": ctx.worst_colour, "value": None}, {"color": OK_COLOUR, "value": 1}]),
+             steps=good),
         table(id=ctx.ids(), title="Monitoring alerts firing", unit="none", grid=ctx.place(12, 6),
               description="Every alert about the monitoring itself (category=\"monitoring\") "
                           "firing now; the Watchdog is always among them.",

@@ -245,6 +245,23 @@ def _counter_alert(name: str, metric: str, sel: str, window: str, summary: str,
         fired=(labels,))
 
 
+def _reload_failed(component: str, check: str, sel: str, me: dict[str, str],
+                   where: str) -> MonitoringAlert:
+    """Prometheus's and Alertmanager's reload alerts: the same metric name, their own tool."""
+    metric = f"{component}_config_last_reload_successful"
+    return MonitoringAlert(
+        f"{component.capitalize()}ConfigReloadFailed",
+        f"max_over_time({metric}{sel}[5m]) == 0",
+        f"{where} failed to reload its configuration",
+        f"{where} runs on an older configuration: its last reload failed.",
+        f"Run `{check}` on the file; `vigil check` catches this before "
+        "deploying generated files.",
+        "meta",
+        fire=((metric, me, "0x{n}"),),
+        calm=((metric, me, "1x{n}"),),
+        fired=(me,))
+
+
 def _prometheus(spec: Spec) -> list[MonitoringAlert]:
     job = spec.monitoring.jobs["prometheus"]
     sel = _sel(spec, job=job)
@@ -294,17 +311,7 @@ def _prometheus(spec: Spec) -> list[MonitoringAlert]:
             calm=(("prometheus_rule_group_last_duration_seconds", group, "1x{n}"),
                   ("prometheus_rule_group_interval_seconds", group, "30x{n}")),
             fired=(group,)),
-        MonitoringAlert(
-            "PrometheusConfigReloadFailed",
-            f"max_over_time(prometheus_config_last_reload_successful{sel}[5m]) == 0",
-            f"{where} failed to reload its configuration",
-            f"{where} runs on an older configuration: its last reload failed.",
-            "Run `promtool check config` on the file; `vigil check` catches this before "
-            "deploying generated files.",
-            "meta",
-            fire=(("prometheus_config_last_reload_successful", me, "0x{n}"),),
-            calm=(("prometheus_config_last_reload_successful", me, "1x{n}"),),
-            fired=(me,)),
+        _reload_failed("prometheus", "promtool check config", sel, me, where),
         MonitoringAlert(
             "PrometheusNotificationQueueFilling",
             f"predict_linear(prometheus_notifications_queue_length{sel}[5m], 1800)"
@@ -408,17 +415,7 @@ def _alertmanager(spec: Spec) -> list[MonitoringAlert]:
             calm=(("alertmanager_notifications_failed_total", hook, "0x{n}"),
                   ("alertmanager_notifications_total", hook, "0+2x{n}")),
             fired=(hook,)),
-        MonitoringAlert(
-            "AlertmanagerConfigReloadFailed",
-            f"max_over_time(alertmanager_config_last_reload_successful{sel}[5m]) == 0",
-            f"{where} failed to reload its configuration",
-            f"{where} runs on an older configuration: its last reload failed.",
-            "Run `amtool check-config` on the file; `vigil check` catches this before "
-            "deploying generated files.",
-            "meta",
-            fire=(("alertmanager_config_last_reload_successful", me, "0x{n}"),),
-            calm=(("alertmanager_config_last_reload_successful", me, "1x{n}"),),
-            fired=(me,)),
+        _reload_failed("alertmanager", "amtool check-config", sel, me, where),
         MonitoringAlert(
             "AlertmanagerClusterPeersLost",
             f"max_over_time(alertmanager_cluster_members{sel}[5m]) < on ({deployment})"
