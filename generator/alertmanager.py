@@ -23,6 +23,12 @@ which route and escalation level) each notification went to, and every route kee
 its grouping, timing and mute windows. `max_alerts` is the recorder's own bound on
 alerts per notification, so Alertmanager never sends more than it accepts.
 
+Several specs on one Alertmanager (`combined`): each spec's tree, as above, becomes
+one route under the root that matches the spec's selector labels (which every alert
+of its rules carries), with its receivers and maintenance windows renamed
+`<spec name>.<name>` and its inhibition rules pinned to its labels, so one spec's
+alerts reach only its own receivers and never inhibit another's.
+
 Secrets never appear: an `{env: NAME}` reference becomes a `*_file` path under
 /run/secrets/ (docker-compose.yml turns the variable into that file), a `{file: ...}`
 reference is used as it is.
@@ -30,6 +36,7 @@ reference is used as it is.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from exporters.incidents.payload import MAX_ALERTS, WEBHOOK_PATH
@@ -300,6 +307,78 @@ def _inhibit_rules(spec: Spec) -> list[dict[str, Any]]:
     return rules
 
 
+class ConfigConflict(ValueError):
+    """Two specs need Alertmanager settings that one configuration cannot hold."""
+
+
+def _renamed(route: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    """`route` and its children with receivers and time intervals renamed by `names`."""
+    result = dict(route)
+    if "receiver" in result:
+        result["receiver"] = names[result["receiver"]]
+    for key in ("mute_time_intervals", "active_time_intervals"):
+        if key in result:
+            result[key] = [names[n] for n in result[key]]
+    if "routes" in result:
+        result["routes"] = [_renamed(child, names) for child in result["routes"]]
+    return result
+
+
+def scoped(spec: Spec) -> dict[str, Any]:
+    """The spec's configuration with everything named after it and routed by its labels."""
+    body = config(spec)
+    names = {r["name"]: f"{spec.name}.{r['name']}" for r in body["receivers"]}
+    names.update({i["name"]: f"{spec.name}.{i['name']}" for i in body.get("time_intervals", [])})
+    labels = [matcher(k, v) for k, v in sorted(spec.selectors.items())]
+    route = {"matchers": labels, **_renamed(body["route"], names)}
+    inhibit = [{**rule, "source_matchers": [*rule["source_matchers"], *labels],
+                "target_matchers": [*rule["target_matchers"], *labels]}
+               for rule in body["inhibit_rules"]]
+    return {
+        "global": body.get("global"),
+        "route": route,
+        "inhibit_rules": inhibit,
+        "time_intervals": [{**i, "name": names[i["name"]]} for i in body.get("time_intervals", [])],
+        "receivers": [{**r, "name": names[r["name"]]} for r in body["receivers"]],
+    }
+
+
+def combined(specs: Sequence[Spec]) -> dict[str, Any]:
+    """One Alertmanager configuration routing every spec's alerts (module docstring).
+
+    The SMTP settings are global in Alertmanager: specs that send e-mail must agree
+    on them, or ConfigConflict names both files.
+    """
+    parts = [(spec, scoped(spec)) for spec in specs]
+    smtp = [(spec, part["global"]) for spec, part in parts if part["global"] is not None]
+    for spec, settings in smtp[1:]:
+        if settings != smtp[0][1]:
+            raise ConfigConflict(f"email: {smtp[0][0].source} and {spec.source} use different "
+                                 "SMTP settings, which Alertmanager holds once for all receivers")
+    root = parts[0][1]["route"]
+    body: dict[str, Any] = {}
+    if smtp:
+        body["global"] = smtp[0][1]
+    body["route"] = {"receiver": "unrouted",
+                     **{k: root[k] for k in ("group_by", "group_wait", "group_interval",
+                                             "repeat_interval")},
+                     "routes": [part["route"] for _, part in parts]}
+    body["inhibit_rules"] = [rule for _, part in parts for rule in part["inhibit_rules"]]
+    intervals = [i for _, part in parts for i in part["time_intervals"]]
+    if intervals:
+        body["time_intervals"] = intervals
+    body["receivers"] = [{"name": "unrouted"}] + [r for _, part in parts for r in part["receivers"]]
+    return body
+
+
+CONFIG_FILE = "deploy/alertmanager/alertmanager.yml"
+
+
+def combined_outputs(specs: Sequence[Spec]) -> dict[str, str]:
+    return {CONFIG_FILE: output.header([s.source for s in specs])
+            + output.dump_yaml(combined(specs))}
+
+
 def outputs(spec: Spec) -> dict[str, str]:
-    return {"deploy/alertmanager/alertmanager.yml": output.header(spec.source)
+    return {CONFIG_FILE: output.header(spec.source)
             + output.dump_yaml(config(spec))}

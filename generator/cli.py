@@ -14,20 +14,34 @@ from pathlib import Path
 DEFAULT_SPEC = Path("slo/spec.yaml")
 
 
+def _spec_arguments(parser: argparse.ArgumentParser) -> None:
+    """One spec (`--spec`), or several as arguments: one deployment for all of them."""
+    parser.add_argument("specs", nargs="*", type=Path, metavar="SPEC",
+                        help="several specs generate one deployment (generator/deployment.py)")
+    parser.add_argument("--spec", type=Path, action="append", dest="spec_options",
+                        help=f"the spec (default {DEFAULT_SPEC}); may be repeated")
+
+
+def _specs(args: argparse.Namespace) -> list[Path]:
+    return [*(args.spec_options or []), *args.specs] or [DEFAULT_SPEC]
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vigil", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
     generate = commands.add_parser("generate", help="write rules, dashboards and deploy config")
-    generate.add_argument("--spec", type=Path, default=DEFAULT_SPEC)
+    _spec_arguments(generate)
     generate.add_argument("--out", type=Path, default=Path("."), help="project root to write into")
     generate.add_argument("--skip-tool-checks", action="store_true",
                           help="do not run promtool/amtool on the output before writing it "
                                "(`vigil check` still does)")
 
     check = commands.add_parser("check", help="validate the spec and fail on any drift")
-    check.add_argument("--spec", type=Path, default=DEFAULT_SPEC)
+    _spec_arguments(check)
     check.add_argument("--out", type=Path, default=Path("."))
+    check.add_argument("--schema", type=Path, default=Path("slo/spec.schema.json"),
+                       help="the JSON Schema file `vigil schema` writes (checked whatever --out is)")
 
     schema = commands.add_parser("schema", help="write the spec's JSON Schema")
     schema.add_argument("--out", type=Path, default=Path("slo/spec.schema.json"))
@@ -70,11 +84,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "generate":
         from generator.commands import generate
 
-        return generate(args.spec, args.out, tool_checks=not args.skip_tool_checks)
+        return generate(_specs(args), args.out, tool_checks=not args.skip_tool_checks)
     if args.command == "check":
         from generator.commands import check
 
-        return check(args.spec, args.out)
+        return check(_specs(args), args.out, schema=args.schema)
     if args.command == "schema":
         from generator.commands import write_schema
 

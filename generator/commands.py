@@ -3,7 +3,8 @@
 Everything is rendered in memory first, checked with promtool and amtool where they
 are installed, and written last as one set (generator/output.py), so a spec error, a
 bug in any generator, or output the tools reject leaves every previous output
-untouched.
+untouched. Given several specs, both commands work on the combined deployment of
+generator/deployment.py.
 """
 
 from __future__ import annotations
@@ -13,13 +14,15 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from generator import alertmanager, output, prometheus_config, rules, spec_schema
+from generator import alertmanager, deployment, output, prometheus_config, rules, spec_schema
 from generator.loader import SpecError, load_spec
 from generator.model import Spec
 from generator.output import OutputError, drift, write_atomically
+
+SCHEMA_FILE = Path("slo/spec.schema.json")  # `vigil schema`'s default, beside the spec
 
 TOOL_TIMEOUT = 1800  # seconds; promtool's tests of a large spec take minutes on a busy host
 # Directories whose every file comes from the spec: `vigil check` reports strays there.
@@ -48,25 +51,52 @@ def schema_text() -> str:
     return json.dumps(spec_schema.json_schema(), indent=2, sort_keys=False) + "\n"
 
 
-def _load(spec_path: Path) -> Spec | None:
-    try:
-        return load_spec(spec_path)
-    except SpecError as err:
-        print(err.render(), file=sys.stderr)
-        count = len(err.problems)
-        print(f"{spec_path}: {count} problem{'s' if count != 1 else ''}; nothing was written",
-              file=sys.stderr)
+def _report(err: SpecError) -> None:
+    print(err.render(), file=sys.stderr)
+    count = len(err.problems)
+    print(f"{err.source}: {count} problem{'s' if count != 1 else ''}; nothing was written",
+          file=sys.stderr)
+
+
+def _paths(spec_paths: Path | Sequence[Path]) -> list[Path]:
+    return [spec_paths] if isinstance(spec_paths, Path) else list(spec_paths)
+
+
+def _render_all(spec_paths: Path | Sequence[Path]) -> dict[str, str] | None:
+    """The files of one spec, or of several specs' combined deployment; None after
+    printing every problem (each spec is loaded, so one run names all bad files)."""
+    specs: list[Spec] = []
+    failed = False
+    for path in _paths(spec_paths):
+        try:
+            specs.append(load_spec(path))
+        except SpecError as err:
+            _report(err)
+            failed = True
+    if failed:
         return None
+    if len(specs) == 1:
+        return render(specs[0])
+    try:
+        return deployment.render(specs)
+    except SpecError as err:
+        _report(err)
+    except (prometheus_config.ConfigConflict, alertmanager.ConfigConflict) as err:
+        print(f"{err}; nothing was written", file=sys.stderr)
+    return None
 
 
-def generate(spec_path: Path, out: Path, tool_checks: bool = True) -> int:
+def _label(spec_paths: Path | Sequence[Path]) -> str:
+    return ", ".join(str(p) for p in _paths(spec_paths))
+
+
+def generate(spec_paths: Path | Sequence[Path], out: Path, tool_checks: bool = True) -> int:
     """Render, check with promtool/amtool's loaders (unless `tool_checks` is off), write the set."""
-    spec = _load(spec_path)
-    if spec is None:
+    files = _render_all(spec_paths)
+    if files is None:
         return 1
-    files = render(spec)
     if tool_checks and run_tools(files, unit_tests=False):
-        print(f"{spec_path}: the generated files were rejected; nothing was written",
+        print(f"{_label(spec_paths)}: the generated files were rejected; nothing was written",
               file=sys.stderr)
         return 1
     try:
@@ -74,7 +104,7 @@ def generate(spec_path: Path, out: Path, tool_checks: bool = True) -> int:
     except OutputError as err:
         print(f"vigil generate: {err}; nothing was changed", file=sys.stderr)
         return 1
-    print(f"{spec_path}: {len(files)} files generated, {len(changed)} changed")
+    print(f"{_label(spec_paths)}: {len(files)} files generated, {len(changed)} changed")
     return 0
 
 
@@ -88,20 +118,22 @@ def write_schema(out: Path) -> int:
     return 0
 
 
-def check(spec_path: Path, out: Path, tool_checks: bool = True) -> int:
+def check(spec_paths: Path | Sequence[Path], out: Path, tool_checks: bool = True,
+          schema: Path = SCHEMA_FILE) -> int:
     """Spec valid, committed outputs current, and promtool/amtool happy where installed.
 
+    The outputs are compared under `out`; the JSON Schema is a file of the project,
+    not an output of the spec, so it is compared at `schema` (relative to the working
+    directory, where `vigil schema` writes it) whatever `--out` is.
     ``tool_checks=False`` checks drift alone (what the tools say of the same files does
     not depend on where they were written).
     """
-    spec = _load(spec_path)
-    if spec is None:
+    files = _render_all(spec_paths)
+    if files is None:
         return 1
-    files = render(spec)
-    problems = drift(out, files, MANAGED_DIRS, prometheus_config.rule_globs())
-    schema_path = out / "slo/spec.schema.json"
-    if output.current_text(schema_path) != schema_text():
-        problems.append("slo/spec.schema.json: differs from `vigil schema`")
+    problems = drift(out, files, MANAGED_DIRS, _rule_globs(files))
+    if output.current_text(schema) != schema_text():
+        problems.append(f"{schema}: differs from `vigil schema`")
     for line in problems:
         print(f"drift: {line}", file=sys.stderr)
     tool_failures = run_tools(files) if tool_checks else []
@@ -110,6 +142,15 @@ def check(spec_path: Path, out: Path, tool_checks: bool = True) -> int:
     ok = not problems and not tool_failures
     print("check: ok" if ok else "check: FAILED")
     return 0 if ok else 1
+
+
+def _rule_globs(files: dict[str, str]) -> tuple[str, ...]:
+    """What the rendered Prometheus configuration loads: one spec's rules, or each
+    spec's directory of a combined deployment (alert_rules/<name>/)."""
+    names = sorted({p.split("/")[1] for p in files
+                    if p.startswith(f"{deployment.RULES_DIR}/") and p.count("/") == 2
+                    and p.endswith(".rules.yml")})
+    return prometheus_config.rule_globs(names or None)
 
 
 def run_tools(files: dict[str, str], unit_tests: bool = True) -> list[str]:
@@ -129,10 +170,12 @@ def run_tools(files: dict[str, str], unit_tests: bool = True) -> list[str]:
             print(f"FAILED: cannot prepare the files for promtool and amtool: {err}",
                   file=sys.stderr)
             return ["scratch copy"]
+        globs = _rule_globs(files)
+        loaded = [p for p in sorted(files) if any(output.glob_match(p, g) for g in globs)]
         commands = [
-            ("promtool", ["check", "rules", rules.RULES_FILE]),
+            ("promtool", ["check", "rules", *loaded]),
             ("promtool", ["check", "config", prometheus_config.CONFIG_FILE]),
-            ("amtool", ["check-config", "deploy/alertmanager/alertmanager.yml"]),
+            ("amtool", ["check-config", alertmanager.CONFIG_FILE]),
         ]
         if unit_tests:
             commands.append(("promtool", ["test", "rules",

@@ -6,7 +6,7 @@ a link in a page always lands on the panel that draws the alert's signal.
 
 from __future__ import annotations
 
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from generator.model import Spec
 
@@ -25,19 +25,31 @@ def dashboard_uid(spec: Spec, dashboard: str) -> str:
 
     Grafana uids are at most 40 characters; both parts are bounded well below that.
     """
-    return f"{spec.name}-{dashboard}"
+    return f"{_owner(spec)}-{dashboard}"
+
+
+def _owner(spec: Spec) -> str:
+    """The spec whose dashboards draw this one's signals (itself, unless shared)."""
+    return spec.dashboards_of or spec.name
 
 
 def dashboard_title(spec: Spec, dashboard: str) -> str:
-    prefix = "Vigil" if spec.name == "vigil" else f"Vigil {spec.name}"
+    owner = _owner(spec)
+    prefix = "Vigil" if owner == "vigil" else f"Vigil {owner}"
     return f"{prefix} / {DASHBOARD_TITLES[dashboard]}"
 
 
 def dashboard_url(spec: Spec, dashboard: str, panel_id: int | None = None) -> str:
+    """The dashboard (and panel) of `spec`; on shared dashboards, opened on its selectors."""
     slug = quote(dashboard_title(spec, dashboard).lower().replace(" / ", "-").replace(" ", "-"))
     url = f"{spec.grafana_url}/d/{dashboard_uid(spec, dashboard)}/{slug}"
+    query: list[tuple[str, str | int]] = []
+    if spec.dashboards_of is not None:
+        query += [(f"var-{label}", value) for label, value in sorted(spec.selectors.items())]
     if panel_id is not None:
-        url += f"?viewPanel={panel_id}"
+        query.append(("viewPanel", panel_id))
+    if query:
+        url += "?" + urlencode(query)
     return url
 
 

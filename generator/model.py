@@ -190,6 +190,10 @@ class Spec:
         """Windows MTTR and MTBF are recorded over: the alerting one and each report's."""
         return tuple(sorted({self.reliability_window, *(r.period for r in self.reports.values())}))
     absent_grace: float = 300.0  # seconds a new target has before its series count as absent
+    # In a deployment of several specs (generator/deployment.py), the name of the spec
+    # whose dashboards this one's alerts link to, with this spec's selector values as
+    # the dashboards' variables; None: its own dashboards.
+    dashboards_of: str | None = None
 
     def matchers(self, exporter: str | None) -> str:
         """Label matchers scoping a query to this spec (and the exporter's job)."""

@@ -42,7 +42,10 @@ def datasources(spec: Spec) -> str:
     return output.header(spec.source) + output.dump_yaml(body)
 
 
-def dashboards(spec: Spec) -> str:
+def dashboards(spec: Spec, subdirectory: str | None = None) -> str:
+    """The provider of the spec's folder; `subdirectory` of the dashboards directory
+    when several sets share it (generator/deployment.py)."""
+    path = DASHBOARDS_PATH if subdirectory is None else f"{DASHBOARDS_PATH}/{subdirectory}"
     body = {
         "apiVersion": 1,
         "providers": [{
@@ -54,7 +57,7 @@ def dashboards(spec: Spec) -> str:
             "disableDeletion": True,
             "allowUiUpdates": False,
             "updateIntervalSeconds": 30,
-            "options": {"path": DASHBOARDS_PATH, "foldersFromFilesStructure": False},
+            "options": {"path": path, "foldersFromFilesStructure": False},
         }],
     }
     return output.header(spec.source) + output.dump_yaml(body)
