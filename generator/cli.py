@@ -42,6 +42,8 @@ def _build_parser() -> argparse.ArgumentParser:
     check.add_argument("--out", type=Path, default=Path("."))
     check.add_argument("--schema", type=Path, default=Path("slo/spec.schema.json"),
                        help="the JSON Schema file `vigil schema` writes (checked whatever --out is)")
+    check.add_argument("--skip-tool-checks", action="store_true",
+                       help="drift only: do not run promtool/amtool and the generated unit tests")
 
     schema = commands.add_parser("schema", help="write the spec's JSON Schema")
     schema.add_argument("--out", type=Path, default=Path("slo/spec.schema.json"))
@@ -88,7 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "check":
         from generator.commands import check
 
-        return check(_specs(args), args.out, schema=args.schema)
+        return check(_specs(args), args.out, tool_checks=not args.skip_tool_checks,
+                     schema=args.schema)
     if args.command == "schema":
         from generator.commands import write_schema
 
