@@ -20,6 +20,9 @@ def _spec_arguments(parser: argparse.ArgumentParser) -> None:
                         help="several specs generate one deployment (generator/deployment.py)")
     parser.add_argument("--spec", type=Path, action="append", dest="spec_options",
                         help=f"the spec (default {DEFAULT_SPEC}); may be repeated")
+    parser.add_argument("--mimir-namespaces", action="store_true",
+                        help="also ruler/mimir/<spec name>.yml, one namespace per spec, "
+                             "for `mimirtool rules load`")
 
 
 def _specs(args: argparse.Namespace) -> list[Path]:
@@ -86,12 +89,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "generate":
         from generator.commands import generate
 
-        return generate(_specs(args), args.out, tool_checks=not args.skip_tool_checks)
+        return generate(_specs(args), args.out, tool_checks=not args.skip_tool_checks,
+                        mimir=args.mimir_namespaces)
     if args.command == "check":
         from generator.commands import check
 
         return check(_specs(args), args.out, tool_checks=not args.skip_tool_checks,
-                     schema=args.schema)
+                     schema=args.schema, mimir=args.mimir_namespaces)
     if args.command == "schema":
         from generator.commands import write_schema
 

@@ -17,7 +17,15 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from generator import alertmanager, deployment, output, prometheus_config, rules, spec_schema
+from generator import (
+    alertmanager,
+    deployment,
+    output,
+    prometheus_config,
+    ruler,
+    rules,
+    spec_schema,
+)
 from generator.loader import SpecError, load_spec
 from generator.model import Spec
 from generator.output import OutputError, drift, write_atomically
@@ -27,7 +35,7 @@ SCHEMA_FILE = Path("slo/spec.schema.json")  # `vigil schema`'s default, beside t
 TOOL_TIMEOUT = 1800  # seconds; promtool's tests of a large spec take minutes on a busy host
 # Directories whose every file comes from the spec: `vigil check` reports strays there.
 MANAGED_DIRS = ("alert_rules", "dashboards", "deploy/alertmanager", "deploy/prometheus",
-                "deploy/grafana")
+                "deploy/grafana", ruler.MIMIR_DIR)
 
 
 def _generators() -> list[Callable[[Spec], dict[str, str]]]:
@@ -62,9 +70,23 @@ def _paths(spec_paths: Path | Sequence[Path]) -> list[Path]:
     return [spec_paths] if isinstance(spec_paths, Path) else list(spec_paths)
 
 
-def _render_all(spec_paths: Path | Sequence[Path]) -> dict[str, str] | None:
-    """The files of one spec, or of several specs' combined deployment; None after
-    printing every problem (each spec is loaded, so one run names all bad files)."""
+def _render_all(spec_paths: Path | Sequence[Path], mimir: bool = False) -> dict[str, str] | None:
+    """The files of one spec, or of several specs' combined deployment, plus Mimir's
+    namespace files if asked; None after printing every problem (each spec is loaded,
+    so one run names all bad files)."""
+    specs = _load_all(spec_paths)
+    if specs is None:
+        return None
+    files = _render_specs(specs)
+    if files is not None and mimir:
+        files.update(ruler.mimir_namespaces(files, {
+            s.name: (rules.RULES_FILE if len(specs) == 1 else
+                     f"{deployment.spec_dir(s)}/{rules.RULES_FILE.rsplit('/', 1)[1]}")
+            for s in specs}))
+    return files
+
+
+def _load_all(spec_paths: Path | Sequence[Path]) -> list[Spec] | None:
     specs: list[Spec] = []
     failed = False
     for path in _paths(spec_paths):
@@ -73,8 +95,10 @@ def _render_all(spec_paths: Path | Sequence[Path]) -> dict[str, str] | None:
         except SpecError as err:
             _report(err)
             failed = True
-    if failed:
-        return None
+    return None if failed else specs
+
+
+def _render_specs(specs: list[Spec]) -> dict[str, str] | None:
     if len(specs) == 1:
         return render(specs[0])
     try:
@@ -90,9 +114,10 @@ def _label(spec_paths: Path | Sequence[Path]) -> str:
     return ", ".join(str(p) for p in _paths(spec_paths))
 
 
-def generate(spec_paths: Path | Sequence[Path], out: Path, tool_checks: bool = True) -> int:
+def generate(spec_paths: Path | Sequence[Path], out: Path, tool_checks: bool = True,
+             mimir: bool = False) -> int:
     """Render, check with promtool/amtool's loaders (unless `tool_checks` is off), write the set."""
-    files = _render_all(spec_paths)
+    files = _render_all(spec_paths, mimir)
     if files is None:
         return 1
     if tool_checks and run_tools(files, unit_tests=False):
@@ -119,7 +144,7 @@ def write_schema(out: Path) -> int:
 
 
 def check(spec_paths: Path | Sequence[Path], out: Path, tool_checks: bool = True,
-          schema: Path = SCHEMA_FILE) -> int:
+          schema: Path = SCHEMA_FILE, mimir: bool = False) -> int:
     """Spec valid, committed outputs current, and promtool/amtool happy where installed.
 
     The outputs are compared under `out`; the JSON Schema is a file of the project,
@@ -128,7 +153,7 @@ def check(spec_paths: Path | Sequence[Path], out: Path, tool_checks: bool = True
     ``tool_checks=False`` checks drift alone (what the tools say of the same files does
     not depend on where they were written).
     """
-    files = _render_all(spec_paths)
+    files = _render_all(spec_paths, mimir)
     if files is None:
         return 1
     problems = drift(out, files, MANAGED_DIRS, _rule_globs(files))
