@@ -21,7 +21,7 @@ def _spec_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--spec", type=Path, action="append", dest="spec_options",
                         help=f"the spec (default {DEFAULT_SPEC}); may be repeated")
     parser.add_argument("--mimir-namespaces", action="store_true",
-                        help="also ruler/mimir/<spec name>.yml, one namespace per spec, "
+                        help="also deploy/mimir/<spec name>.yml, one namespace per spec, "
                              "for `mimirtool rules load`")
 
 

@@ -2,7 +2,7 @@
 
 `mimirtool rules load FILE...` reads the namespace from each file's `namespace:` key
 beside `groups:`, a key Prometheus's own loader refuses, so these are separate files
-(`ruler/mimir/<spec name>.yml`) made from the very text of the spec's rule file: the
+(`deploy/mimir/<spec name>.yml`) made from the very text of the spec's rule file: the
 groups are the same bytes Prometheus, promtool and vmalert load. Thanos's ruler and
 Cortex-style rulers that take plain Prometheus rule files use `alert_rules/` as it is.
 """
@@ -13,12 +13,12 @@ from collections.abc import Mapping
 
 from generator import output
 
-MIMIR_DIR = "ruler/mimir"
+MIMIR_DIR = "deploy/mimir"
 GROUPS = "groups:\n"
 
 
 def mimir_namespaces(files: Mapping[str, str], rule_files: Mapping[str, str]) -> dict[str, str]:
-    """`{ruler/mimir/<namespace>.yml: text}` for each `{namespace: rule file path}`."""
+    """`{deploy/mimir/<namespace>.yml: text}` for each `{namespace: rule file path}`."""
     result = {}
     for namespace, path in sorted(rule_files.items()):
         text = files[path]

@@ -226,10 +226,10 @@ def test_mimir_namespace_files_hold_each_specs_rules(tmp_path):
 
     out = tmp_path / "out"
     assert main(["generate", *map(str, SERVICES), "--out", str(out), "--mimir-namespaces"]) == 0
-    assert sorted(p.name for p in (out / "ruler/mimir").iterdir()) == ["checkout.yml",
+    assert sorted(p.name for p in (out / "deploy/mimir").iterdir()) == ["checkout.yml",
                                                                         "payments.yml"]
     for name in ("checkout", "payments"):
-        body = yaml.safe_load((out / f"ruler/mimir/{name}.yml").read_text())
+        body = yaml.safe_load((out / f"deploy/mimir/{name}.yml").read_text())
         assert body.pop("namespace") == name
         rules = yaml.safe_load((out / f"alert_rules/{name}/vigil.rules.yml").read_text())
         assert body == rules
