@@ -172,10 +172,12 @@ def check(spec_paths: Path | Sequence[Path], out: Path, tool_checks: bool = True
 def _rule_globs(files: dict[str, str]) -> tuple[str, ...]:
     """What the rendered Prometheus configuration loads: one spec's rules, or each
     spec's directory of a combined deployment (alert_rules/<name>/)."""
-    names = sorted({p.split("/")[1] for p in files
-                    if p.startswith(f"{deployment.RULES_DIR}/") and p.count("/") == 2
-                    and p.endswith(".rules.yml")})
-    return prometheus_config.rule_globs(names or None)
+    if rules.RULES_FILE in files:
+        return prometheus_config.rule_globs()
+    name = rules.RULES_FILE.rsplit("/", 1)[1]
+    return prometheus_config.rule_globs(sorted(
+        p.split("/")[1] for p in files
+        if p.startswith(f"{deployment.RULES_DIR}/") and p.count("/") == 2 and p.endswith(name)))
 
 
 def run_tools(files: dict[str, str], unit_tests: bool = True) -> list[str]:
