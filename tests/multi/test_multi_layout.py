@@ -242,3 +242,36 @@ def test_mimir_namespace_files_hold_each_specs_rules(tmp_path):
                  mimir=True) == 0
     # Left behind by a later run without the flag, they are stale.
     assert check(SERVICES, out, tool_checks=False, schema=ROOT / "slo/spec.schema.json") == 1
+
+
+def test_specs_with_different_smtp_settings_are_refused(overlay, tmp_path, capsys):
+    from generator.cli import main
+
+    payments = overlay(SERVICES[1], {"email": {"smarthost": "smtp.payments.example:587"}})
+    out = tmp_path / "out"
+    assert main(["generate", str(SERVICES[0]), str(payments), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert f"email: {SERVICES[0]} and {payments} use different SMTP settings" in err
+    assert not out.exists()
+
+
+def test_a_job_two_specs_scrape_differently_is_refused(tmp_path, monkeypatch, capsys):
+    """A shared job is merged only when both specs scrape it alike."""
+    from generator import prometheus_config
+    from generator.cli import main
+
+    real = prometheus_config.config
+
+    def payments_probes_elsewhere(spec):
+        body = real(spec)
+        if spec.name == "payments":
+            body["scrape_configs"][0]["metrics_path"] = "/probe"
+        return body
+
+    monkeypatch.setattr(prometheus_config, "config", payments_probes_elsewhere)
+    out = tmp_path / "out"
+    assert main(["generate", *map(str, SERVICES), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert (f"scrape job 'vigil-host': {SERVICES[0]} and {SERVICES[1]} scrape it with "
+            "different settings") in err
+    assert not out.exists()
