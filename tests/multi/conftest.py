@@ -25,6 +25,8 @@ def overlay(tmp_path: Path) -> Callable[..., Path]:
     return write
 
 
-def generate(specs: list[Path], out: Path) -> None:
-    """`vigil generate SPEC... --out OUT`, as a user runs it (promtool/amtool included)."""
-    assert main(["generate", *map(str, specs), "--out", str(out)]) == 0
+def generate(specs: list[Path], out: Path, tools: bool = True) -> None:
+    """`vigil generate SPEC... --out OUT`, as a user runs it (with promtool's and amtool's
+    loaders unless `tools` is off, where a test does not need them again)."""
+    skip = [] if tools else ["--skip-tool-checks"]
+    assert main(["generate", *map(str, specs), "--out", str(out), *skip]) == 0

@@ -45,7 +45,7 @@ def test_check_compares_the_schema_it_is_given(tmp_path, capsys):
     stale = tmp_path / "spec.schema.json"
     stale.write_text("{}\n")
     out = tmp_path / "out"
-    generate([ROOT / "slo/examples/staging.yaml"], out)
+    generate([ROOT / "slo/examples/staging.yaml"], out, tools=False)
     assert check(ROOT / "slo/examples/staging.yaml", out, tool_checks=False, schema=stale) == 1
     assert f"drift: {stale}: differs from `vigil schema`" in capsys.readouterr().err
 
@@ -139,7 +139,7 @@ def test_a_spec_whose_selectors_cover_anothers_is_refused(tmp_path, capsys):
 def test_different_dashboards_get_their_own_set_and_links(overlay, tmp_path):
     payments = overlay(SERVICES[1], {"signals": {"cpu_usage": {"warning": "90%"}}})
     out = tmp_path / "out"
-    generate([SERVICES[0], payments], out)
+    generate([SERVICES[0], payments], out, tools=False)
     assert sorted(p.name for p in (out / "dashboards").iterdir()) == ["checkout", "payments"]
     assert (out / "deploy/grafana/provisioning/dashboards/vigil-payments.yml").is_file()
 
