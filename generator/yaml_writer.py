@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+_encode_basestring = json.encoder.encode_basestring
 _RESOLVER = yaml.resolver.Resolver()
 _UNSAFE_START = set("-?:,[]{}#&*!|>'\"%@` ")
 _UNSAFE_INSIDE = re.compile(r": |:$| #|\s$|[\t\r\n\x85\u2028\u2029\ufeff]")
@@ -73,7 +74,7 @@ def scalar(value: Any) -> str:
 
 def _quoted(text: str) -> str:
     """JSON's escaping, plus YAML's rule that unprintable characters must be escaped."""
-    body = json.dumps(text, ensure_ascii=False)
+    body = _encode_basestring(text)  # what json.dumps(text, ensure_ascii=False) returns
     if body.isprintable():
         return body
     return "".join(
@@ -92,11 +93,6 @@ def _key(key: Any) -> str:
 
 def _inline(item: Any) -> str | None:
     """The text of `item` on its key's or dash's line, or None for a non-empty collection."""
-    kind = type(item)
-    if kind is str:
-        return _string(item)
-    if kind is dict or kind is list:
-        return None if item else ("{}" if kind is dict else "[]")
     if isinstance(item, dict | list):
         return None if item else ("{}" if isinstance(item, dict) else "[]")
     return scalar(item)
@@ -107,26 +103,37 @@ def _lines(value: Any, indent: str, out: list[str]) -> None:
 
     A scalar (most entries) is written on its key's line straight away; only collections
     recurse. Under a key a mapping is indented and a list is not (PyYAML's layout); after
-    a dash, the collection's first line joins the dash ("- key: value").
+    a dash, the collection's first line joins the dash ("- key: value"). Plain `str`
+    items are tested first and inline: they are most of the entries.
     """
     inner = indent + "  "
+    append = out.append
+    string = _string
     if isinstance(value, dict):
         for key, item in value.items():
+            head = f"{indent}{string(key) if type(key) is str else _key(key)}:"
+            if type(item) is str:
+                append(f"{head} {string(item)}")
+                continue
             text = _inline(item)
             if text is not None:
-                out.append(f"{indent}{_key(key)}: {text}")
+                append(f"{head} {text}")
             else:
-                out.append(f"{indent}{_key(key)}:")
+                append(head)
                 _lines(item, inner if isinstance(item, dict) else indent, out)
         return
+    dash = f"{indent}- "
     for item in value:
+        if type(item) is str:
+            append(dash + string(item))
+            continue
         text = _inline(item)
         if text is not None:
-            out.append(f"{indent}- {text}")
+            append(dash + text)
         else:
             start = len(out)
             _lines(item, inner, out)
-            out[start] = f"{indent}- {out[start][len(inner):]}"
+            out[start] = dash + out[start][len(inner):]
 
 
 def dump(data: Any) -> str:
