@@ -41,8 +41,11 @@ def dashboard_path(name: str) -> str:
 
 
 # orjson writes floats below 1e-4 as `0.00001` or `1e-6` where Python writes `1e-05`,
-# `1e-06`: output that holds either form is written by the json module instead.
-_ORJSON_DIFFERS = re.compile(rb"\b0\.0000|\de-\d")
+# `1e-06`: output that holds either form is written by the json module instead. (The
+# literal comes first in the pattern so that the search skips ahead; a stray match in
+# a string only costs the slower path.)
+_SMALL_FLOAT = b"0.0000"
+_NEGATIVE_EXPONENT = re.compile(rb"e-\d(?<=\de-\d)")
 
 
 def render_json(data: dict[str, Any]) -> str:
@@ -58,7 +61,7 @@ def render_json(data: dict[str, Any]) -> str:
         text: bytes | None = orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
     except TypeError:  # orjson.JSONEncodeError
         text = None
-    if text is None or _ORJSON_DIFFERS.search(text):
+    if text is None or _SMALL_FLOAT in text or _NEGATIVE_EXPONENT.search(text):
         return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     return text.decode() + "\n"
 
