@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from generator import alertmanager, output, prometheus_config, rules, spec_schema
+from generator import alertmanager, gc_pause, output, prometheus_config, rules, spec_schema
 from generator.loader import SpecError, load_spec
 from generator.model import Spec
 from generator.output import OutputError, drift, write_atomically
@@ -36,11 +36,12 @@ def _generators() -> list[Callable[[Spec], dict[str, str]]]:
 def render(spec: Spec) -> dict[str, str]:
     """Every generated file of the spec, as `{relative path: text}`."""
     files: dict[str, str] = {}
-    for generate in _generators():
-        for path, text in generate(spec).items():
-            if path in files:
-                raise AssertionError(f"two generators write {path}")
-            files[path] = text
+    with gc_pause.paused():
+        for generate in _generators():
+            for path, text in generate(spec).items():
+                if path in files:
+                    raise AssertionError(f"two generators write {path}")
+                files[path] = text
     return files
 
 
