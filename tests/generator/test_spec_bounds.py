@@ -186,3 +186,18 @@ def test_a_spec_the_size_of_10000_signals_is_read(write_spec, tmp_path):
     padded = tmp_path / "padded.yaml"
     padded.write_text(text + "#" * (2 * 1024 * 1024) + "\n")
     assert load_spec(padded).signals
+
+
+def test_selector_check_parses_only_queries_that_name_a_selector(write_spec, monkeypatch):
+    """The reserved-label check parses a rule's PromQL only if a selector's name occurs in
+    its text (a count, not a timing: parsing every query dominated a large spec's load)."""
+    from generator import promql
+
+    parsed = []
+    real = promql.label_names
+    monkeypatch.setattr(promql, "label_names", lambda expr: parsed.append(expr) or real(expr))
+    load_spec(write_spec(lambda d: d.__setitem__("selectors", {"environment": "production"})))
+    assert parsed == []
+    path = write_spec(lambda d: d.__setitem__("selectors", {"status_class": "x"}))
+    assert "status_class" in _errors(path)
+    assert parsed and all("status_class" in expr for expr in parsed)
