@@ -19,6 +19,7 @@ from typing import Any
 
 import promql_parser
 
+_encode_basestring = json.encoder.encode_basestring
 RULE_WINDOW = "5m"
 DASHBOARD_WINDOW = "$__rate_interval"
 
@@ -51,6 +52,8 @@ def quote(value: str) -> str:
     subset of them. Non-ASCII stays as it is (UTF-8), because JSON would write astral
     characters as surrogate pairs, which Go refuses.
     """
+    if type(value) is str:  # json.dumps's own path for a str, without its per-call set-up
+        return _encode_basestring(value)
     return json.dumps(value, ensure_ascii=False)
 
 
