@@ -20,6 +20,7 @@ from pathlib import Path
 from generator import (
     alertmanager,
     deployment,
+    gc_pause,
     output,
     prometheus_config,
     ruler,
@@ -47,11 +48,12 @@ def _generators() -> list[Callable[[Spec], dict[str, str]]]:
 def render(spec: Spec) -> dict[str, str]:
     """Every generated file of the spec, as `{relative path: text}`."""
     files: dict[str, str] = {}
-    for generate in _generators():
-        for path, text in generate(spec).items():
-            if path in files:
-                raise AssertionError(f"two generators write {path}")
-            files[path] = text
+    with gc_pause.paused():
+        for generate in _generators():
+            for path, text in generate(spec).items():
+                if path in files:
+                    raise AssertionError(f"two generators write {path}")
+                files[path] = text
     return files
 
 

@@ -19,7 +19,9 @@ import yaml
 from exporters.common.files import read_bounded
 from generator import locate
 
-MAX_SPEC_BYTES = 1024 * 1024
+# A spec of 10,000 signals with two thresholds each is about 2 MiB in block style
+# (bench/generator_bench.py); four times that leaves room without allowing a device's worth.
+MAX_SPEC_BYTES = 8 * 1024 * 1024
 MAX_ALIAS_NODES = 10_000
 MAX_DEPTH = 64
 

@@ -6,6 +6,7 @@ a link in a page always lands on the panel that draws the alert's signal.
 
 from __future__ import annotations
 
+import functools
 from urllib.parse import quote, urlencode
 
 from generator.model import Spec
@@ -41,7 +42,7 @@ def dashboard_title(spec: Spec, dashboard: str) -> str:
 
 def dashboard_url(spec: Spec, dashboard: str, panel_id: int | None = None) -> str:
     """The dashboard (and panel) of `spec`; on shared dashboards, opened on its selectors."""
-    slug = quote(dashboard_title(spec, dashboard).lower().replace(" / ", "-").replace(" ", "-"))
+    slug = _slug(dashboard_title(spec, dashboard))
     url = f"{spec.grafana_url}/d/{dashboard_uid(spec, dashboard)}/{slug}"
     query: list[tuple[str, str | int]] = []
     if spec.dashboards_of is not None:
@@ -51,6 +52,11 @@ def dashboard_url(spec: Spec, dashboard: str, panel_id: int | None = None) -> st
     if query:
         url += "?" + urlencode(query)
     return url
+
+
+@functools.lru_cache(maxsize=256)  # a few dashboards, linked from every rule and test case
+def _slug(title: str) -> str:
+    return quote(title.lower().replace(" / ", "-").replace(" ", "-"))
 
 
 def runbook_url(spec: Spec, anchor: str) -> str:

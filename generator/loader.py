@@ -17,7 +17,7 @@ from typing import Any
 import promql_parser
 import yaml
 
-from generator import catalogue, inputs, latency, locate, promql, thresholds, units
+from generator import catalogue, gc_pause, inputs, latency, locate, promql, thresholds, units
 from generator.latency import LatencySli
 from generator.model import (
     BurnWindow,
@@ -83,6 +83,11 @@ class SpecError(Exception):
 
 def load_spec(path: Path) -> Spec:
     """Load, merge `extends`, validate and build. Raises SpecError listing every problem."""
+    with gc_pause.paused():  # see generator/gc_pause.py
+        return _load_spec(path)
+
+
+def _load_spec(path: Path) -> Spec:
     raw = _read_with_extends(Path(path), seen=())
     problems: list[Problem] = []
     data = SPEC.check(raw, "", problems)

@@ -10,6 +10,7 @@ in a selector value must not end the string early.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -18,6 +19,7 @@ from typing import Any
 
 import promql_parser
 
+_encode_basestring = json.encoder.encode_basestring
 RULE_WINDOW = "5m"
 DASHBOARD_WINDOW = "$__rate_interval"
 
@@ -50,6 +52,8 @@ def quote(value: str) -> str:
     subset of them. Non-ASCII stays as it is (UTF-8), because JSON would write astral
     characters as surrogate pairs, which Go refuses.
     """
+    if type(value) is str:  # json.dumps's own path for a str, without its per-call set-up
+        return _encode_basestring(value)
     return json.dumps(value, ensure_ascii=False)
 
 
@@ -161,13 +165,24 @@ def presence_clauses(expr: str, ignored: Iterable[str] = ()) -> list[Clause]:
     and `vector()` need nothing. Matchers on `ignored` labels (the spec's own scope)
     are dropped: the rules add the scope themselves. Parsed, not searched.
     """
-    clauses = _clauses(promql_parser.parse(expr), frozenset(ignored))
+    dropped = frozenset(ignored)
     result: list[Clause] = []
-    for clause in clauses:
+    for clause in _all_clauses(expr):
+        if dropped:
+            clause = tuple(Watched(w.name, tuple(m for m in w.matchers if m[0] not in dropped))
+                           for w in clause)
         ordered = tuple(dict.fromkeys(clause))
         if all(set(ordered) != set(seen) for seen in result):
             result.append(ordered)
     return result
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _all_clauses(expr: str) -> tuple[Clause, ...]:
+    """The clauses with every equality matcher kept, parsed once per text: loading checks
+    each signal's expression, and the absent-data rules and their tests ask again with
+    their own scope labels (the answer is immutable)."""
+    return tuple(_clauses(promql_parser.parse(expr), frozenset()))
 
 
 def _clauses(node: Any, ignored: frozenset[str]) -> list[Clause]:

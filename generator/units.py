@@ -8,6 +8,7 @@ notation, so that a description or a dashboard says "80%" exactly where the spec
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ def parse_duration(text: str) -> float:
     return sum(float(n) * _DURATION_UNITS[u] for n, u in _DURATION_PART_RE.findall(cleaned))
 
 
+@functools.lru_cache(maxsize=4096)  # every rule and test case writes the same few durations
 def format_duration(seconds: float) -> str:
     """The shortest Prometheus duration for `seconds` (`3600` → `1h`, `1.5` → `1s500ms`).
 

@@ -12,6 +12,7 @@ round-tripping through `yaml.safe_load` for arbitrary data of those shapes.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -19,10 +20,19 @@ from typing import Any
 
 import yaml
 
+_encode_basestring = json.encoder.encode_basestring
 _RESOLVER = yaml.resolver.Resolver()
-_STR_TAG = "tag:yaml.org,2002:str"
 _UNSAFE_START = set("-?:,[]{}#&*!|>'\"%@` ")
 _UNSAFE_INSIDE = re.compile(r": |:$| #|\s$|[\t\r\n\x85\u2028\u2029\ufeff]")
+# The resolver's implicit types (bool, int, float, null, timestamp, merge, value) by first
+# character, as its `resolve` looks them up: a plain scalar that one of them matches would
+# read back as that type. None of them is `str`, and the SafeLoader has no path resolvers.
+_IMPLICIT = {first: tuple(regexp for _, regexp in resolvers)
+             for first, resolvers in _RESOLVER.yaml_implicit_resolvers.items()}
+_ANY_FIRST = _IMPLICIT.pop(None, ())
+assert not _RESOLVER.yaml_path_resolvers
+# Keys, label values and durations repeat thousands of times in a large spec's files.
+_CACHE_SIZE = 1 << 16
 
 
 def _plain(text: str) -> bool:
@@ -31,7 +41,12 @@ def _plain(text: str) -> bool:
         return False
     if _UNSAFE_INSIDE.search(text):
         return False
-    return _RESOLVER.resolve(yaml.ScalarNode, text, (True, False)) == _STR_TAG
+    return not any(regexp.match(text) for regexp in (*_IMPLICIT.get(text[0], ()), *_ANY_FIRST))
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _string(text: str) -> str:
+    return text if _plain(text) else _quoted(text)
 
 
 def scalar(value: Any) -> str:
@@ -53,13 +68,13 @@ def scalar(value: Any) -> str:
             text = text.replace("e", ".0e", 1)
         return text
     if isinstance(value, str):
-        return value if _plain(value) else _quoted(value)
+        return _string(value) if type(value) is str else value if _plain(value) else _quoted(value)
     raise TypeError(f"cannot write {type(value).__name__} as YAML")
 
 
 def _quoted(text: str) -> str:
     """JSON's escaping, plus YAML's rule that unprintable characters must be escaped."""
-    body = json.dumps(text, ensure_ascii=False)
+    body = _encode_basestring(text)  # what json.dumps(text, ensure_ascii=False) returns
     if body.isprintable():
         return body
     return "".join(
@@ -69,44 +84,56 @@ def _quoted(text: str) -> str:
 
 
 def _key(key: Any) -> str:
+    if type(key) is str:
+        return _string(key)
     if not isinstance(key, str):
         raise TypeError(f"mapping keys must be strings, got {key!r}")
     return scalar(key)
 
 
+def _inline(item: Any) -> str | None:
+    """The text of `item` on its key's or dash's line, or None for a non-empty collection."""
+    if isinstance(item, dict | list):
+        return None if item else ("{}" if isinstance(item, dict) else "[]")
+    return scalar(item)
+
+
 def _lines(value: Any, indent: str, out: list[str]) -> None:
-    """Append the lines of a non-empty mapping or list, each starting at `indent`."""
+    """Append the lines of a non-empty mapping or list, each starting at `indent`.
+
+    A scalar (most entries) is written on its key's line straight away; only collections
+    recurse. Under a key a mapping is indented and a list is not (PyYAML's layout); after
+    a dash, the collection's first line joins the dash ("- key: value"). Plain `str`
+    items are tested first and inline: they are most of the entries.
+    """
+    inner = indent + "  "
+    append = out.append
+    string = _string
     if isinstance(value, dict):
         for key, item in value.items():
-            _entry(f"{indent}{_key(key)}:", item, indent, out, in_mapping=True)
-    else:
-        for item in value:
-            _entry(f"{indent}-", item, indent, out, in_mapping=False)
-
-
-def _entry(head: str, item: Any, indent: str, out: list[str], in_mapping: bool) -> None:
-    if isinstance(item, dict) and item:
-        if in_mapping:
-            out.append(head)
-            _lines(item, indent + "  ", out)
-        else:  # "- key: value" with the rest of the mapping aligned under the key
-            start = len(out)
-            _lines(item, indent + "  ", out)
-            out[start] = f"{head} {out[start][len(indent) + 2:]}"
-    elif isinstance(item, list) and item:
-        if in_mapping:  # PyYAML's layout: a list under a key is not indented
-            out.append(head)
-            _lines(item, indent, out)
+            head = f"{indent}{string(key) if type(key) is str else _key(key)}:"
+            if type(item) is str:
+                append(f"{head} {string(item)}")
+                continue
+            text = _inline(item)
+            if text is not None:
+                append(f"{head} {text}")
+            else:
+                append(head)
+                _lines(item, inner if isinstance(item, dict) else indent, out)
+        return
+    dash = f"{indent}- "
+    for item in value:
+        if type(item) is str:
+            append(dash + string(item))
+            continue
+        text = _inline(item)
+        if text is not None:
+            append(dash + text)
         else:
             start = len(out)
-            _lines(item, indent + "  ", out)
-            out[start] = f"{head} {out[start][len(indent) + 2:]}"
-    elif isinstance(item, dict):
-        out.append(f"{head} {{}}")
-    elif isinstance(item, list):
-        out.append(f"{head} []")
-    else:
-        out.append(f"{head} {scalar(item)}")
+            _lines(item, inner, out)
+            out[start] = dash + out[start][len(inner):]
 
 
 def dump(data: Any) -> str:

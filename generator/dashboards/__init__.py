@@ -9,8 +9,11 @@ Nothing here writes files: `vigil generate` writes what `outputs` returns.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
+
+import orjson
 
 from generator.dashboards import (
     application,
@@ -37,8 +40,30 @@ def dashboard_path(name: str) -> str:
     return f"dashboards/{name}.json"
 
 
+# orjson writes floats below 1e-4 as `0.00001` or `1e-6` where Python writes `1e-05`,
+# `1e-06`: output that holds either form is written by the json module instead. (The
+# literal comes first in the pattern so that the search skips ahead; a stray match in
+# a string only costs the slower path.)
+_SMALL_FLOAT = b"0.0000"
+_NEGATIVE_EXPONENT = re.compile(rb"e-\d(?<=\de-\d)")
+
+
 def render_json(data: dict[str, Any]) -> str:
-    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    """Indented, key-sorted dashboard JSON, the same bytes as `json.dumps(..., indent=2)`.
+
+    Why orjson: with `indent` the json module uses its pure-Python encoder, which took
+    most of the dashboards' time on a large spec (bench/generator_bench.py). Data orjson
+    cannot write as Python would (integers over 64 bits, non-string keys, small floats)
+    goes through the json module. (orjson writes NaN as null; no NaN reaches a dashboard:
+    the spec's numbers are refused when not finite, generator/units.py.)
+    """
+    try:
+        text: bytes | None = orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
+    except TypeError:  # orjson.JSONEncodeError
+        text = None
+    if text is None or _SMALL_FLOAT in text or _NEGATIVE_EXPONENT.search(text):
+        return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return text.decode() + "\n"
 
 
 def dashboards(spec: Spec) -> dict[str, dict[str, Any]]:

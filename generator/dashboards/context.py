@@ -58,7 +58,13 @@ def target(expr: str, ref_id: str = "A", legend: str = "", instant: bool = False
                   format="table" if table else "time_series")
 
 
-def ref_ids() -> list[str]:
-    """A, B, ... Z, AA, AB ...: enough for one target per SLO window or team."""
-    letters = [chr(c) for c in range(ord("A"), ord("Z") + 1)]
-    return letters + [a + b for a in letters for b in letters]
+_LETTERS = [chr(c) for c in range(ord("A"), ord("Z") + 1)]
+_REF_IDS = (*_LETTERS, *(a + b for a in _LETTERS for b in _LETTERS))
+
+
+def ref_ids() -> tuple[str, ...]:
+    """A, B, ... Z, AA, AB ...: enough for one target per SLO window or team.
+
+    Built once: every signal panel takes its names from here.
+    """
+    return _REF_IDS

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from generator import rules
+from generator import inputs, rules
 from generator.loader import SpecError, load_spec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -173,8 +173,31 @@ def test_extends_a_fifo_does_not_hang(tmp_path):
 
 def test_oversized_and_binary_specs_are_refused(tmp_path):
     big = tmp_path / "big.yaml"
-    big.write_text("version: 1\n" + "#" * (1024 * 1024) + "\n")
-    assert "larger than the 1048576-byte limit" in _errors(big)
+    big.write_text("version: 1\n" + "#" * inputs.MAX_SPEC_BYTES + "\n")
+    assert f"larger than the {inputs.MAX_SPEC_BYTES}-byte limit" in _errors(big)
     binary = tmp_path / "binary.yaml"
     binary.write_bytes(b"version: 1\n\xff\n")
     assert _errors(binary) == f"{binary}: cannot read: not UTF-8 text (byte 11)"
+
+
+def test_a_spec_the_size_of_10000_signals_is_read(write_spec, tmp_path):
+    """A 10,000-signal spec is about 2 MiB: the bound must not refuse a plan of that size."""
+    text = write_spec().read_text()
+    padded = tmp_path / "padded.yaml"
+    padded.write_text(text + "#" * (2 * 1024 * 1024) + "\n")
+    assert load_spec(padded).signals
+
+
+def test_selector_check_parses_only_queries_that_name_a_selector(write_spec, monkeypatch):
+    """The reserved-label check parses a rule's PromQL only if a selector's name occurs in
+    its text (a count, not a timing: parsing every query dominated a large spec's load)."""
+    from generator import promql
+
+    parsed = []
+    real = promql.label_names
+    monkeypatch.setattr(promql, "label_names", lambda expr: parsed.append(expr) or real(expr))
+    load_spec(write_spec(lambda d: d.__setitem__("selectors", {"environment": "production"})))
+    assert parsed == []
+    path = write_spec(lambda d: d.__setitem__("selectors", {"status_class": "x"}))
+    assert "status_class" in _errors(path)
+    assert parsed and all("status_class" in expr for expr in parsed)
