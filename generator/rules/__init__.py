@@ -55,7 +55,7 @@ def runbooks(spec: Spec) -> str:
                      "being spent faster than the period allows: find what fails (error rate and "
                      "response time panels, recent deploys) and stop the bleeding first.\n")
     lines.extend(reliability.runbook_sections(spec))
-    if absent.groups(spec):
+    if absent.watches(spec) or spec.slos:  # what makes absent.groups non-empty, unbuilt
         lines.append(f"## {absent.RUNBOOK_ANCHOR.replace('_', '-')}\n\n**Absent data.** "
                      f"{absent.RUNBOOK}\n")
     lines.extend(monitoring.runbooks(spec))
