@@ -20,11 +20,20 @@ newest and oldest sample in the window (integers in, integers out), with a count
 reset read as "count what came after it".
 
 A spec may declare a signal that is not here, with its own `expr` and `unit`.
+
+A spec also chooses, per exporter role, whose metrics the catalogue reads (`exporters:`):
+Vigil's own exporter, or the standard one an existing stack already runs
+(node_exporter, postgres_exporter, blackbox_exporter). A signal keeps one name, title,
+unit, dashboard and runbook; its `expr` is Vigil's exporter's and `sources` holds the
+same measurement over each standard exporter's metrics (:func:`for_source`). A signal
+without an entry for the chosen exporter cannot be measured from it, and the loader
+refuses it by name rather than dropping it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
 # Unit kinds a signal can have. Each decides which threshold notations the spec accepts
 # (see generator/thresholds.py) and which Grafana unit draws it.
@@ -43,6 +52,32 @@ DASHBOARDS: tuple[str, ...] = ("infrastructure", "application", "database", "bus
 # `incidents` is the incident recorder (`vigil incidents`): scraped like an exporter, and
 # the webhook every generated Alertmanager receiver also notifies.
 EXPORTERS: tuple[str, ...] = ("host", "http", "postgres", "sql", "incidents")
+# The exporter each signal dashboard's own panels (beside the signals') read.
+DASHBOARD_EXPORTERS: dict[str, str] = {"infrastructure": "host", "application": "http",
+                                       "database": "postgres", "business": "sql"}
+
+VIGIL = "vigil"
+# Role → the standard exporter a spec may read instead of Vigil's own (`exporters:`).
+STANDARD_EXPORTERS: dict[str, str] = {"host": "node_exporter", "postgres": "postgres_exporter",
+                                      "http": "blackbox_exporter"}
+# What a user can do about a signal the standard exporter has no metric for.
+STANDARD_HINTS: dict[str, str] = {
+    "node_exporter": "node_exporter's textfile collector can export what a script measures; "
+                     "read it in a custom signal with `expr`",
+    "postgres_exporter": "postgres_exporter 0.11's custom queries (--extend.query-path) can "
+                         "export it; read it in a custom signal with `expr`",
+    "blackbox_exporter": "blackbox_exporter probes endpoints and sees no requests; keep Vigil's "
+                         "http exporter for request metrics, or read them in a custom signal "
+                         "with `expr`",
+}
+
+
+@dataclass(frozen=True)
+class Source:
+    """A signal measured from a standard exporter's metrics, and how that reading differs."""
+
+    expr: str
+    description: str | None = None  # replaces the signal's when the measurement differs
 
 
 @dataclass(frozen=True)
@@ -59,6 +94,9 @@ class SignalDefinition:
     exporter: str | None = None
     by: tuple[str, ...] = ("instance",)
     direction: str = ">"  # which side of the threshold is bad
+    # standard exporter → the same signal over its metrics; `expr` is Vigil's exporter's
+    sources: Mapping[str, Source] = field(default_factory=dict, compare=False, hash=False)
+    source: str | None = VIGIL  # whose metrics `expr` reads; None for a custom signal
 
     @property
     def grafana_unit(self) -> str:
@@ -72,6 +110,20 @@ class SignalDefinition:
 
 def _sig(**kwargs: object) -> SignalDefinition:
     return SignalDefinition(**kwargs)  # type: ignore[arg-type]
+
+
+def for_source(definition: SignalDefinition, source: str) -> SignalDefinition | None:
+    """The definition reading `source`'s metrics, or None when that exporter has none."""
+    if source == VIGIL:
+        return definition
+    found = definition.sources.get(source)
+    if found is None:
+        return None
+    return replace(definition, expr=found.expr, source=source,
+                   description=found.description or definition.description)
+
+
+_NODE_FS = 'fstype!~"tmpfs|ramfs",$sel'
 
 
 def counted(selector: str, by: str = "") -> str:
@@ -99,6 +151,8 @@ _BUILTIN: tuple[SignalDefinition, ...] = (
         name="cpu_usage", title="CPU usage", unit="ratio", exporter="host",
         dashboard="infrastructure",
         expr='1 - avg by (instance) (rate(vigil_host_cpu_seconds_total{mode="idle",$sel}[$window]))',
+        sources={"node_exporter": Source(
+            '1 - avg by (instance) (rate(node_cpu_seconds_total{mode="idle",$sel}[$window]))')},
         description="Share of CPU time not idle, averaged over all cores of a host.",
         runbook="Find the busiest processes (top, pidstat). If the load is legitimate, "
                 "scale out or up; if one process runs away, restart it and open an incident.",
@@ -108,6 +162,9 @@ _BUILTIN: tuple[SignalDefinition, ...] = (
         dashboard="infrastructure",
         expr="1 - (sum by (instance) (vigil_host_memory_available_bytes{$sel})"
              " / sum by (instance) (vigil_host_memory_total_bytes{$sel}))",
+        sources={"node_exporter": Source(
+            "1 - (sum by (instance) (node_memory_MemAvailable_bytes{$sel})"
+            " / sum by (instance) (node_memory_MemTotal_bytes{$sel}))")},
         description="Share of memory not available to new work (page cache counts as available).",
         runbook="Check the largest resident processes and swap activity. Restart a leaking "
                 "service, or add memory before the OOM killer chooses for you.",
@@ -116,6 +173,11 @@ _BUILTIN: tuple[SignalDefinition, ...] = (
         name="disk_usage", title="Disk usage", unit="ratio", exporter="host",
         dashboard="infrastructure", by=("instance", "mountpoint"),
         expr="max by (instance, mountpoint) (vigil_host_filesystem_used_ratio{$sel})",
+        # df's Use%, as Vigil's exporter computes it: used / (used + available to users).
+        sources={"node_exporter": Source(
+            f"max by (instance, mountpoint) (1 - node_filesystem_avail_bytes{{{_NODE_FS}}}"
+            f" / (node_filesystem_size_bytes{{{_NODE_FS}}} - node_filesystem_free_bytes{{{_NODE_FS}}}"
+            f" + node_filesystem_avail_bytes{{{_NODE_FS}}}))")},
         description="Share of each filesystem's space in use.",
         runbook="Find what grew (du -x, old logs, backups, WAL). Free space or extend the "
                 "volume; a full disk stops databases from writing.",
@@ -206,10 +268,27 @@ _BUILTIN: tuple[SignalDefinition, ...] = (
         exporter="http", dashboard="application", by=("instance", "target"), direction="<",
         expr="min by (instance, target) "
              "(vigil_http_probe_tls_certificate_expiry_timestamp_seconds{$sel}) - time()",
+        # blackbox_exporter's probes are labelled with their URL as both `instance` and
+        # `target` (generator/prometheus_config.py), so `by` is the same for both.
+        sources={"blackbox_exporter": Source(
+            "min by (instance, target) (probe_ssl_earliest_cert_expiry{$sel}) - time()",
+            "Time left before the certificate chain served at each probed HTTPS URL expires "
+            "(its earliest certificate), as blackbox_exporter reads it.")},
         description="Time left before the certificate served at each probed HTTPS URL expires "
                     "(the application's own endpoints and the third-party APIs it depends on).",
         runbook="Renew and deploy the certificate of our own endpoints; for a third-party API, "
                 "tell the vendor and check that its new certificate chains to a trusted root.",
+    ),
+    _sig(
+        name="endpoint_down", title="Endpoint down", unit="ratio", exporter="http",
+        dashboard="application", by=("instance", "target"),
+        expr="1 - min by (instance, target) (vigil_http_probe_success{$sel})",
+        sources={"blackbox_exporter": Source(
+            "1 - min by (instance, target) (probe_success{$sel})")},
+        description="Whether the last probe of each probed URL failed (1) or succeeded (0): "
+                    "no answer, a refused connection, or an unexpected status.",
+        runbook="Check the endpoint's process and network; for a third-party API, its "
+                "status page. The probe's own error is in the exporter's log.",
     ),
     _sig(
         name="active_users", title="Active users", unit="count", exporter="sql",
@@ -225,6 +304,12 @@ _BUILTIN: tuple[SignalDefinition, ...] = (
         expr="(sum by (instance) (rate(vigil_pg_statements_exec_seconds_total{$sel}[$window]))"
              " / sum by (instance) (rate(vigil_pg_statements_calls_total{$sel}[$window]) > 0))"
              " or max by (instance) (vigil_pg_longest_query_seconds{$sel})",
+        # postgres_exporter 0.11 reads no pg_stat_statements by default: the longest
+        # running active transaction is what it has of Vigil's fallback.
+        sources={"postgres_exporter": Source(
+            'max by (instance) (pg_stat_activity_max_tx_duration{state="active",$sel})',
+            "Age of the longest running active transaction (postgres_exporter's "
+            "pg_stat_activity_max_tx_duration), which bounds the longest running query.")},
         description="Mean statement execution time from pg_stat_statements, or the longest "
                     "running query where that extension is not installed.",
         runbook="Find the slow statements (pg_stat_statements ordered by mean_exec_time, "
@@ -235,6 +320,9 @@ _BUILTIN: tuple[SignalDefinition, ...] = (
         exporter="postgres", dashboard="database",
         expr="sum by (instance) (vigil_pg_connections{$sel})"
              " / max by (instance) (vigil_pg_max_connections{$sel})",
+        sources={"postgres_exporter": Source(
+            "sum by (instance) (pg_stat_activity_count{$sel})"
+            " / max by (instance) (pg_settings_max_connections{$sel})")},
         description="Connections in use against max_connections.",
         runbook="Look for idle-in-transaction sessions and connection leaks in "
                 "pg_stat_activity; put a pooler in front or raise max_connections.",
@@ -243,6 +331,8 @@ _BUILTIN: tuple[SignalDefinition, ...] = (
         name="deadlocks", title="Deadlocks", unit="events", exporter="postgres",
         dashboard="database",
         expr=counted("vigil_pg_deadlocks_total{$sel}", "by (instance)"),
+        sources={"postgres_exporter": Source(
+            counted("pg_stat_database_deadlocks{$sel}", "by (instance)"))},
         description="Deadlocks detected by PostgreSQL.",
         runbook="Read the deadlock reports in the PostgreSQL log; make the transactions "
                 "involved take their locks in the same order.",

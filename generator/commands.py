@@ -19,6 +19,7 @@ from pathlib import Path
 
 from generator import (
     alertmanager,
+    blackbox,
     deployment,
     gc_pause,
     output,
@@ -36,13 +37,15 @@ SCHEMA_FILE = Path("slo/spec.schema.json")  # `vigil schema`'s default, beside t
 TOOL_TIMEOUT = 1800  # seconds; promtool's tests of a large spec take minutes on a busy host
 # Directories whose every file comes from the spec: `vigil check` reports strays there.
 MANAGED_DIRS = ("alert_rules", "dashboards", "deploy/alertmanager", "deploy/prometheus",
-                "deploy/grafana", ruler.MIMIR_DIR)
+                "deploy/grafana", ruler.MIMIR_DIR,
+                "deploy/blackbox")
 
 
 def _generators() -> list[Callable[[Spec], dict[str, str]]]:
     from generator import dashboards
 
-    return [rules.outputs, alertmanager.outputs, prometheus_config.outputs, dashboards.outputs]
+    return [rules.outputs, alertmanager.outputs, prometheus_config.outputs, blackbox.outputs,
+            dashboards.outputs]
 
 
 def render(spec: Spec) -> dict[str, str]:

@@ -9,6 +9,7 @@ both are collected, so one run tells the engineer everything that is wrong.
 from __future__ import annotations
 
 import itertools
+import re
 import zoneinfo
 from dataclasses import replace
 from pathlib import Path
@@ -26,6 +27,7 @@ from generator.model import (
     Heartbeat,
     MaintenanceWindow,
     Monitoring,
+    Probes,
     Receiver,
     Report,
     Secret,
@@ -45,6 +47,18 @@ DEFAULTS: dict[str, Any] = {
     "jobs": {e: f"vigil-{e}" for e in catalogue.EXPORTERS},
 }
 DEFAULT_PORTS = {"host": 9731, "http": 9732, "postgres": 9733, "sql": 9734, "incidents": 9735}
+# A standard exporter's usual job name and port, as its own documentation has them.
+STANDARD_JOBS = {"node_exporter": "node", "postgres_exporter": "postgres",
+                 "blackbox_exporter": "blackbox"}
+STANDARD_PORTS = {"node_exporter": 9100, "postgres_exporter": 9187, "blackbox_exporter": 9115}
+# blackbox_exporter's stock modules (its example blackbox.yml): no module file is written.
+BLACKBOX_STOCK_MODULES = frozenset({"http_2xx", "http_post_2xx", "tcp_connect", "pop3s_banner",
+                                    "grpc", "grpc_plain", "ssh_banner", "irc_banner",
+                                    "icmp", "icmp_ttl5"})
+DEFAULT_BLACKBOX_MODULE = "http_2xx"
+# The metric prefix of each role's Vigil exporter: an expression reading it has no data
+# once the role reads a standard exporter.
+VIGIL_PREFIXES = {"host": "vigil_host_", "http": "vigil_http_", "postgres": "vigil_pg_"}
 DEFAULT_ABSENT_FOR = 600.0  # 10m: longer than any exporter's restart or slowest first query
 DEFAULT_ABSENT_GRACE = 300.0  # 5m for a new target to produce its series
 SEVERITY_COLOURS = {"P0": "red", "P1": "orange", "P2": "yellow", "P3": "blue"}
@@ -188,9 +202,12 @@ class _Builder:
         severities = self._severities(receivers)
         teams = self._teams(receivers)
         timezone, windows = self._maintenance(severities)
+        self.exporters = self._exporters()
         signals = self._signals(severities, receivers, teams)
         slos = self._slos(severities)
-        jobs = {**DEFAULTS["jobs"], **_valid(self.get("jobs") or {})}
+        default_jobs = {e: STANDARD_JOBS.get(self.exporters.get(e, ""), job)
+                        for e, job in DEFAULTS["jobs"].items()}
+        jobs = {**default_jobs, **_valid(self.get("jobs") or {})}
         for exporter, job in jobs.items():
             others = [e for e, j in jobs.items() if j == job and e != exporter]
             if others and exporter in _valid(self.data.get("jobs") or {}):
@@ -198,9 +215,11 @@ class _Builder:
                              "exporter's; Prometheus needs a distinct name per scrape job")
         targets_in = _valid(self.data.get("targets") or {})
         targets = {
-            e: tuple(_valid_list(targets_in.get(e))) or (f"localhost:{DEFAULT_PORTS[e]}",)
+            e: tuple(_valid_list(targets_in.get(e))) or (
+                f"localhost:{STANDARD_PORTS.get(self.exporters.get(e, ''), DEFAULT_PORTS[e])}",)
             for e in catalogue.EXPORTERS
         }
+        probes = self._probes(signals, targets)
         alertmanagers = tuple(_valid_list(self.data.get("alertmanager"))) or ("localhost:9093",)
         monitoring = self._monitoring(severities, jobs, alertmanagers)
         return Spec(
@@ -230,7 +249,62 @@ class _Builder:
             monitoring=monitoring,
             absent_grace=_valid(self.data.get("defaults") or {}).get("absent_grace",
                                                                      DEFAULT_ABSENT_GRACE),
+            exporters=self.exporters,
+            probes=probes,
         )
+
+    # Standard exporters ---------------------------------------------------------------
+    def _exporters(self) -> dict[str, str]:
+        """Role → `vigil` or the standard exporter chosen for it (invalid ones already reported)."""
+        chosen = _valid(self.data.get("exporters") or {})
+        return {role: chosen.get(role, catalogue.VIGIL) for role in catalogue.STANDARD_EXPORTERS}
+
+    def _probes(self, signals: dict[str, Signal], targets: dict[str, tuple[str, ...]]) -> Probes | None:
+        """blackbox_exporter's probes: required when it serves the http signals, refused otherwise."""
+        body = _valid(self.data.get("probes") or {})
+        blackbox = self.exporters["http"] == catalogue.STANDARD_EXPORTERS["http"]
+        if not blackbox:
+            if body:
+                self.problem("probes", "only read with `exporters.http: blackbox_exporter`; "
+                             "Vigil's http exporter takes its probes from its own configuration")
+            return None
+        uses_http = any(s.definition.exporter == "http" for s in signals.values())
+        if "urls" not in body:
+            if uses_http and self.data.get("probes") is not INVALID:
+                self.problem("exporters.http", "blackbox_exporter needs the URLs it probes: "
+                             "set `probes.urls`")
+            return None
+        if len(targets["http"]) > 1:
+            self.problem("targets.http", "expected one blackbox_exporter address: Prometheus "
+                         "sends every probe of `probes.urls` to it")
+        module = body.get("module") or DEFAULT_BLACKBOX_MODULE
+        stock = module in BLACKBOX_STOCK_MODULES
+        if body.get("ca_file") and stock:
+            self.problem("probes.ca_file", f"{module} is a stock module of blackbox_exporter, "
+                         "which Vigil does not rewrite; name a module of your own in "
+                         "`probes.module` (e.g. vigil_http_2xx) and Vigil writes it with this CA")
+        served = signals.get("served_certificate_expiry")
+        if served is not None and served.thresholds and served.enabled and not served.optional:
+            for index, url in enumerate(body["urls"]):
+                if url.startswith("http://"):
+                    self.problem(join("probes.urls", index),
+                                 f"{url} serves no certificate, so served_certificate_expiry "
+                                 "would report its data absent; probe https URLs or set "
+                                 "`optional: true` on that signal")
+        return Probes(urls=tuple(body["urls"]), module=module, ca_file=body.get("ca_file"),
+                      stock_module=stock)
+
+    def _check_source(self, path: str, expr: str) -> None:
+        """A custom expression on Vigil's metrics of a role that reads a standard exporter:
+        nothing scrapes them, so it would never have data."""
+        for role, prefix in VIGIL_PREFIXES.items():
+            source = self.exporters.get(role, catalogue.VIGIL)
+            metric = re.search(rf"\b{prefix}[a-zA-Z0-9_:]*", expr)
+            if source != catalogue.VIGIL and metric is not None:
+                self.problem(path, f"reads {metric.group(0)}, a metric of Vigil's {role} "
+                             f"exporter, but `exporters.{role}` is {source}: read {source}'s "
+                             "metrics instead")
+                return
 
     # Monitoring the monitoring ------------------------------------------------------
     def _monitoring(self, severities: dict[str, Severity], jobs: dict[str, str],
@@ -513,12 +587,21 @@ class _Builder:
             for key in ("unit", "by", "direction", "exporter", "dashboard"):
                 if key in body:
                     self.problem(join(path, key), "only a custom signal (with `expr`) sets this")
-            return replace(builtin, **overrides)
+            source = self.exporters.get(builtin.exporter or "", catalogue.VIGIL)
+            resolved = catalogue.for_source(builtin, source)
+            if resolved is None:
+                self.problem(path, f"{source} (exporters.{builtin.exporter}) has no metric for "
+                             f"signal {name}: {catalogue.STANDARD_HINTS[source]}; or set "
+                             f"`exporters.{builtin.exporter}: vigil`, or remove the signal "
+                             f"(`{name}: null` in a spec that extends another)")
+                return None
+            return replace(resolved, **overrides)
         if "unit" not in body:
             self.problem(join(path, "unit"), "a custom signal needs a unit")
             return None
         expr = body["expr"]
         self._check_promql(join(path, "expr"), expr)
+        self._check_source(join(path, "expr"), expr)
         if body["unit"] == "events" and "$window" not in expr:
             self.problem(join(path, "expr"), "an events signal needs `$window` in "
                          "increase(...[$window]) so `5/h` can set the range")
@@ -528,7 +611,7 @@ class _Builder:
             description=overrides.get("description", f"Custom signal {name}."),
             runbook=overrides.get("runbook", "No runbook written for this signal yet."),
             exporter=body.get("exporter"), by=tuple(_valid_list(body.get("by"))),
-            direction="<" if body.get("direction") == "below" else ">",
+            direction="<" if body.get("direction") == "below" else ">", source=None,
         )
 
     def _check_promql(self, path: str, template: str) -> None:
@@ -588,6 +671,9 @@ class _Builder:
             for key in ("error", "good", "total"):
                 if key in sli:
                     self._check_promql(join(join(path, "sli"), key), sli[key])
+                if key in sli and (latency_sli is None or key == "good"):
+                    self._check_source(join(join(path, "sli"), "latency" if latency_sli else key),
+                                       sli[key])
                 if key in sli and latency_sli is None and \
                         (message := latency.raw_bucket_problem(sli[key])) is not None:
                     self.problem(join(join(path, "sli"), key), message)

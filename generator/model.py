@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generator import promql
+from generator import catalogue, promql
 from generator.catalogue import SignalDefinition
 from generator.latency import LatencySli
 from generator.thresholds import Threshold
@@ -127,6 +127,16 @@ class Slo:
 
 
 @dataclass(frozen=True)
+class Probes:
+    """What blackbox_exporter probes for the spec (`probes:`): its URLs and module."""
+
+    urls: tuple[str, ...]
+    module: str
+    ca_file: str | None  # trusted instead of the system's CAs, in a module Vigil writes
+    stock_module: bool  # one of blackbox_exporter's stock modules: no module file written
+
+
+@dataclass(frozen=True)
 class Heartbeat:
     """Where the always-firing Watchdog is delivered: an outside service pages when it stops."""
 
@@ -194,6 +204,22 @@ class Spec:
     # whose dashboards this one's alerts link to, with this spec's selector values as
     # the dashboards' variables; None: its own dashboards.
     dashboards_of: str | None = None
+
+    # exporter role → "vigil" or the standard exporter read instead (catalogue.STANDARD_EXPORTERS)
+    exporters: dict[str, str] = field(default_factory=dict)
+    probes: Probes | None = None  # with `exporters.http: blackbox_exporter`
+
+    def source_of(self, exporter: str) -> str:
+        """Whose metrics the role's job serves: `vigil` or a standard exporter's name."""
+        return self.exporters.get(exporter, catalogue.VIGIL)
+
+    def used_exporters(self) -> tuple[str, ...]:
+        """The roles this spec reads, in catalogue order: only their jobs, dashboards and
+        health alerts are generated. The incident recorder always is: every receiver
+        notifies it."""
+        used = {s.definition.exporter for s in self.signals.values()}
+        used |= {s.exporter for s in self.slos.values()}
+        return tuple(e for e in catalogue.EXPORTERS if e in used or e == "incidents")
 
     def matchers(self, exporter: str | None) -> str:
         """Label matchers scoping a query to this spec (and the exporter's job)."""

@@ -10,6 +10,12 @@ name (`vigil-host` scraped for two services) becomes one scrape config with one
 target group per spec, each carrying its spec's selector labels, because Prometheus
 refuses two scrape configs of one name and each spec's rules select its own series
 by those labels.
+
+Only the exporters a spec reads get a job (Spec.used_exporters). With
+`exporters.http: blackbox_exporter` the http job follows blackbox_exporter's
+multi-target pattern: its targets are the probed URLs, each scraped as
+`/probe?module=...&target=<url>` from the one blackbox_exporter address, and the URL
+becomes both `instance` and `target`, the labels Vigil's own probe series carry.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import posixpath
 from collections.abc import Sequence
 from typing import Any
 
-from generator import catalogue, output, units
+from generator import output, units
 from generator.model import Spec
 
 # Labels Prometheus attaches to every scraped series itself (the target's job and address).
@@ -61,10 +67,31 @@ def _job(spec: Spec, name: str, targets: tuple[str, ...]) -> dict[str, Any]:
     }
 
 
+def _probe_job(spec: Spec, exporter: str) -> dict[str, Any]:
+    """blackbox_exporter's multi-target job: one target per URL, all sent to the exporter."""
+    assert spec.probes is not None
+    job = _job(spec, spec.jobs[exporter], spec.probes.urls)
+    job["metrics_path"] = "/probe"
+    job["params"] = {"module": [spec.probes.module]}
+    job["relabel_configs"] = [
+        {"source_labels": ["__address__"], "target_label": "__param_target"},
+        {"source_labels": ["__param_target"], "target_label": "instance"},
+        {"source_labels": ["__param_target"], "target_label": "target"},
+        {"target_label": "__address__", "replacement": spec.targets[exporter][0]},
+    ]
+    return job
+
+
+def _exporter_job(spec: Spec, exporter: str) -> dict[str, Any]:
+    if exporter == "http" and spec.probes is not None:
+        return _probe_job(spec, exporter)
+    return _job(spec, spec.jobs[exporter], spec.targets[exporter])
+
+
 def config(spec: Spec) -> dict[str, Any]:
-    """The exporters' jobs, then Prometheus and Alertmanager themselves (for the alerts
-    about the monitoring, generator/rules/monitoring.py)."""
-    scrape_configs = [_job(spec, spec.jobs[e], spec.targets[e]) for e in catalogue.EXPORTERS]
+    """The jobs of the exporters the spec reads, then Prometheus and Alertmanager themselves
+    (for the alerts about the monitoring, generator/rules/monitoring.py)."""
+    scrape_configs = [_exporter_job(spec, e) for e in spec.used_exporters()]
     for own in ("prometheus", "alertmanager"):
         scrape_configs.append(_job(spec, spec.monitoring.jobs[own], spec.monitoring.targets[own]))
     return {

@@ -17,7 +17,7 @@ from dataclasses import replace
 
 from generator import alertmanager, prometheus_config, promql, rules
 from generator.model import Spec
-from generator.rules.fixtures import FIXTURES, Context
+from generator.rules.fixtures import FIXTURES, STANDARD, Context
 
 
 def reserved(spec: Spec, only: Collection[str] | None = None) -> dict[str, str]:
@@ -41,7 +41,7 @@ def reserved(spec: Spec, only: Collection[str] | None = None) -> dict[str, str]:
             add(rule.get("labels", {}), "the generated rules set it")
             if wanted is None or any(name in rule["expr"] for name in wanted):
                 add(promql.label_names(rule["expr"]), "the generated rules' queries read or write it")
-    for build, extra in FIXTURES.values():
+    for build, extra in (*FIXTURES.values(), *STANDARD.values()):
         add(extra, "an exporter sets it on its series")
         for _, labels, _ in build(Context(1.0, 1, 0.0, 300.0)):
             add(labels, "an exporter sets it on its series")

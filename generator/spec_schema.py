@@ -302,6 +302,26 @@ MONITORING = Obj(
     "Prometheus and Alertmanager.",
 )
 
+MAX_PROBES = 1000  # URLs probed through one blackbox_exporter
+
+PROBES = Obj(
+    {
+        "urls": ListOf(Str(pattern=r"https?://\S+", pattern_hint="an http(s) URL"),
+                       "URLs blackbox_exporter probes (its `/probe?target=`); each becomes a "
+                       "target whose `instance` and `target` labels are the URL.",
+                       min_items=1, max_items=MAX_PROBES),
+        "module": Str("blackbox_exporter module of the probes; default http_2xx, from its stock "
+                      "configuration. Another name makes Vigil write that module in "
+                      "deploy/blackbox/blackbox.yml.", pattern=LABEL_NAME,
+                      pattern_hint="a module name"),
+        "ca_file": Str("CA certificate (path on the blackbox_exporter host) that probes trust "
+                       "instead of the system's; needs a module Vigil writes (not a stock one).",
+                       pattern=r"/.+", pattern_hint="an absolute path"),
+    },
+    "What blackbox_exporter probes, with `exporters.http: blackbox_exporter`.",
+    required=("urls",),
+)
+
 SPEC = Obj(
     {
         "$schema": Str("JSON Schema for editors."),
@@ -321,6 +341,13 @@ SPEC = Obj(
                                   f"Addresses the {e} exporter listens on.")
                         for e in catalogue.EXPORTERS},
                        "Scrape targets written into deploy/prometheus/prometheus.yml."),
+        "exporters": Obj({role: Str(f"Whose metrics the {role} signals read: `vigil` (Vigil's "
+                                    f"{role} exporter, the default) or `{standard}`.",
+                                    enum=(catalogue.VIGIL, standard))
+                          for role, standard in catalogue.STANDARD_EXPORTERS.items()},
+                         "Per exporter role, Vigil's own exporter or the standard one a stack "
+                         "already runs; rules, dashboards and runbooks follow the choice."),
+        "probes": PROBES,
         "alertmanager": ListOf(Str(pattern=r"\S+:\d+", pattern_hint="host:port"),
                                "Alertmanager addresses Prometheus sends alerts to."),
         "defaults": Obj({"for": _duration("Default `for` of signal alerts.", positive=False,

@@ -24,6 +24,7 @@ from generator.dashboards import (
     provisioning,
     slo,
 )
+from generator.dashboards.navigation import present
 from generator.model import Spec
 
 BUILDERS: dict[str, Callable[[Spec], dict[str, Any]]] = {
@@ -67,8 +68,9 @@ def render_json(data: dict[str, Any]) -> str:
 
 
 def dashboards(spec: Spec) -> dict[str, dict[str, Any]]:
-    """Each dashboard's JSON data by name, before serialisation (for tests and tools)."""
-    return {name: build(spec) for name, build in BUILDERS.items()}
+    """Each dashboard's JSON data by name, before serialisation (for tests and tools); only
+    those the spec has something to show on (navigation.present)."""
+    return {name: BUILDERS[name](spec) for name in present(spec)}
 
 
 def outputs(spec: Spec) -> dict[str, str]:

@@ -1,4 +1,9 @@
-"""Database: query time, connections against the limit, deadlocks, replication, cache hits."""
+"""Database: query time, connections against the limit, deadlocks, replication, cache hits.
+
+The detail panels read the metrics of whichever exporter the spec chose for postgres
+(`exporters.postgres`): QUERIES holds each panel's query per exporter, and a panel the
+exporter has no metric for is left out rather than drawn empty.
+"""
 
 from __future__ import annotations
 
@@ -17,19 +22,56 @@ UP_MAPPINGS = [{"type": "value", "options": {
     "0": {"text": "down", "color": "red", "index": 0},
     "1": {"text": "up", "color": "green", "index": 1},
 }}]
-HIT = "sum by (instance) (rate(vigil_pg_blocks_hit_total{$sel}[$window]))"
-READ = "sum by (instance) (rate(vigil_pg_blocks_read_total{$sel}[$window]))"
+
+
+
+def _hit_ratio(hit: str, read: str) -> str:
+    return (f"sum by (instance) (rate({hit}{{$sel}}[$window])) / (sum by (instance) "
+            f"(rate({hit}{{$sel}}[$window])) + sum by (instance) (rate({read}{{$sel}}[$window])))")
+
+
+# panel → its query per exporter (catalogue.VIGIL or the standard one)
+QUERIES: dict[str, dict[str, str]] = {
+    "vigil": {
+        "up": "min(vigil_pg_up{$sel})",
+        "connections": "sum by (state) (vigil_pg_connections{$sel})",
+        "max_connections": "max(vigil_pg_max_connections{$sel})",
+        "hit_ratio": _hit_ratio("vigil_pg_blocks_hit_total", "vigil_pg_blocks_read_total"),
+        "commits": "sum by (instance) (rate(vigil_pg_xact_commit_total{$sel}[$window]))",
+        "rollbacks": "sum by (instance) (rate(vigil_pg_xact_rollback_total{$sel}[$window]))",
+        "locks_waiting": "max by (instance) (vigil_pg_locks_waiting{$sel})",
+        "oldest_transaction": "max by (instance) (vigil_pg_oldest_transaction_age_seconds{$sel})",
+        "replica_lag": "max by (application_name, kind) (vigil_pg_replica_lag_seconds{$sel})",
+        "database_size": "max by (datname) (vigil_pg_database_size_bytes{$sel})",
+    },
+    # postgres_exporter 0.11's default metrics: no lock waits, and replication lag
+    # only in bytes on the primary (pg_stat_replication_pg_wal_lsn_diff).
+    "postgres_exporter": {
+        "up": "min(pg_up{$sel})",
+        "connections": "sum by (state) (pg_stat_activity_count{$sel})",
+        "max_connections": "max(pg_settings_max_connections{$sel})",
+        "hit_ratio": _hit_ratio("pg_stat_database_blks_hit", "pg_stat_database_blks_read"),
+        "commits": "sum by (instance) (rate(pg_stat_database_xact_commit{$sel}[$window]))",
+        "rollbacks": "sum by (instance) (rate(pg_stat_database_xact_rollback{$sel}[$window]))",
+        "oldest_transaction": "max by (instance) (pg_stat_activity_max_tx_duration{$sel})",
+        "database_size": "max by (datname) (pg_database_size_bytes{$sel})",
+    },
+}
 
 
 def _extras(ctx: Context) -> list[Any]:
-    q = ctx.query
-    return [
+    queries = QUERIES[ctx.spec.source_of(EXPORTER)]
+
+    def q(panel: str) -> str:
+        return ctx.query(queries[panel], EXPORTER)
+
+    panels = [
         row(ctx, "PostgreSQL detail"),
         stat(
             id=ctx.ids(), title="PostgreSQL reachable", unit="bool", grid=ctx.place(6, 8),
             description="Whether the exporter's last connection to PostgreSQL worked. When it "
                         "did not, every other database panel is stale.",
-            targets=[target(q("min(vigil_pg_up{$sel})", EXPORTER))],
+            targets=[target(q("up"))],
             mappings=UP_MAPPINGS, colour_mode="background",
             steps=[{"color": "red", "value": None}, {"color": "green", "value": 1}],
         ),
@@ -38,8 +80,8 @@ def _extras(ctx: Context) -> list[Any]:
             description="Connections by state, stacked, against max_connections (the line): "
                         "the pool limit the connection pool usage signal divides by.",
             targets=[
-                target(q("sum by (state) (vigil_pg_connections{$sel})", EXPORTER), "A", "{{state}}"),
-                target(q("max(vigil_pg_max_connections{$sel})", EXPORTER), "B", "max_connections"),
+                target(q("connections"), "A", "{{state}}"),
+                target(q("max_connections"), "B", "max_connections"),
             ],
             overrides=[by_name("max_connections",
                                {"id": "custom.stacking", "value": {"mode": "none", "group": "B"}},
@@ -51,7 +93,7 @@ def _extras(ctx: Context) -> list[Any]:
             description="Share of block reads served from shared buffers rather than the disk "
                         "or OS cache (blocks hit / (hit + read)). Below ~99 % on an OLTP "
                         "database, the working set no longer fits in memory.",
-            targets=[target(q(f"{HIT} / ({HIT} + {READ})", EXPORTER), "A", "{{instance}}")],
+            targets=[target(q("hit_ratio"), "A", "{{instance}}")],
             minimum=0, maximum=1,
         ),
         timeseries(
@@ -59,45 +101,43 @@ def _extras(ctx: Context) -> list[Any]:
             description="Commits and rollbacks per second; a rise in rollbacks often comes "
                         "with application errors or deadlocks.",
             targets=[
-                target(q("sum by (instance) (rate(vigil_pg_xact_commit_total{$sel}[$window]))",
-                         EXPORTER), "A", "{{instance}} commits"),
-                target(q("sum by (instance) (rate(vigil_pg_xact_rollback_total{$sel}[$window]))",
-                         EXPORTER), "B", "{{instance}} rollbacks"),
+                target(q("commits"), "A", "{{instance}} commits"),
+                target(q("rollbacks"), "B", "{{instance}} rollbacks"),
             ],
             minimum=0,
         ),
-        timeseries(
+    ]
+    if "locks_waiting" in queries:
+        panels.append(timeseries(
             id=ctx.ids(), title="Sessions waiting for locks", unit="short", grid=ctx.place(8, 8),
             description="Sessions waiting for a lock. Long waits precede deadlocks and "
                         "connection pile-ups.",
-            targets=[target(q("max by (instance) (vigil_pg_locks_waiting{$sel})", EXPORTER),
-                            "A", "{{instance}} waiting")],
+            targets=[target(q("locks_waiting"), "A", "{{instance}} waiting")],
             minimum=0,
-        ),
-        timeseries(
-            id=ctx.ids(), title="Oldest transaction age", unit="s", grid=ctx.place(8, 8),
-            description="Age of the oldest open transaction: it holds back vacuum, so tables "
-                        "bloat while it stays open.",
-            targets=[target(q("max by (instance) (vigil_pg_oldest_transaction_age_seconds{$sel})",
-                              EXPORTER), "A", "{{instance}}")],
-            minimum=0,
-        ),
-        timeseries(
+        ))
+    panels.append(timeseries(
+        id=ctx.ids(), title="Oldest transaction age", unit="s", grid=ctx.place(8, 8),
+        description="Age of the oldest open transaction: it holds back vacuum, so tables "
+                    "bloat while it stays open.",
+        targets=[target(q("oldest_transaction"), "A", "{{instance}}")],
+        minimum=0,
+    ))
+    if "replica_lag" in queries:
+        panels.append(timeseries(
             id=ctx.ids(), title="Replica lag by standby", unit="s", grid=ctx.place(12, 8),
             description="On the primary: how far each standby is behind, by stage (write, "
                         "flush, replay).",
-            targets=[target(q("max by (application_name, kind) (vigil_pg_replica_lag_seconds{$sel})",
-                              EXPORTER), "A", "{{application_name}} {{kind}}")],
+            targets=[target(q("replica_lag"), "A", "{{application_name}} {{kind}}")],
             minimum=0,
-        ),
-        timeseries(
-            id=ctx.ids(), title="Database size", unit="bytes", grid=ctx.place(12, 8),
-            description="Size on disk of each database.",
-            targets=[target(q("max by (datname) (vigil_pg_database_size_bytes{$sel})", EXPORTER),
-                            "A", "{{datname}}")],
-            minimum=0,
-        ),
-    ]
+        ))
+    panels.append(timeseries(
+        id=ctx.ids(), title="Database size", unit="bytes",
+        grid=ctx.place(12 if "replica_lag" in queries else 8, 8),
+        description="Size on disk of each database.",
+        targets=[target(q("database_size"), "A", "{{datname}}")],
+        minimum=0,
+    ))
+    return panels
 
 
 def dashboard(spec: Spec) -> dict[str, Any]:

@@ -32,7 +32,9 @@ def signal_dashboard(spec: Spec, name: str, summary: str, extras: Extras,
     if signals:
         panels.append(row(ctx, "Signals (thresholds from the spec)"))
         panels.extend(signal_panel(ctx, signal) for signal in signals)
-    panels.extend(extras(ctx))
+    extra_exporters = [e for e in extra_exporters if e in spec.used_exporters()]
+    if extra_exporters:  # its own panels read an exporter the spec scrapes
+        panels.extend(extras(ctx))
     exporters = {s.definition.exporter for s in signals if s.definition.exporter} | set(extra_exporters)
     names = "|".join(s.name for s in signals)
     scope = f'signal=~"{names}"' if signals else None

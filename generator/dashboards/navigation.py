@@ -9,10 +9,24 @@ from __future__ import annotations
 
 from grafanalib.core import DashboardLink
 
-from generator import links
+from generator import catalogue, links
 from generator.model import Spec
 
 ORDER = ("overview", "infrastructure", "application", "database", "business", "slo")
+
+
+def present(spec: Spec) -> tuple[str, ...]:
+    """The dashboards generated for this spec, in ORDER: no empty ones.
+
+    The overview always; a signal dashboard when it draws a spec signal or the spec
+    reads its exporter (its own panels); the SLO dashboard when there is an SLO.
+    """
+    used = spec.used_exporters()
+    drawn = {s.definition.dashboard for s in spec.signals.values()}
+    return tuple(name for name in ORDER if name == "overview"
+                 or (name == "slo" and spec.slos)
+                 or name in drawn
+                 or catalogue.DASHBOARD_EXPORTERS.get(name) in used)
 
 
 def path(spec: Spec, dashboard: str, panel_id: int | None = None) -> str:
@@ -25,7 +39,7 @@ def dashboard_links(spec: Spec, current: str) -> list[DashboardLink]:
         DashboardLink(title=links.DASHBOARD_TITLES[name], type="link", uri=path(spec, name),
                       icon="dashboard", tooltip=links.dashboard_title(spec, name),
                       keepTime=True, includeVars=True)
-        for name in ORDER if name != current
+        for name in present(spec) if name != current
     ]
 
 

@@ -241,21 +241,24 @@ def _reliability(ctx: Context) -> list[Any]:
     spec = ctx.spec
     panels: list[Any] = [row(ctx, "Reliability targets")]
     keys = [k for k in TARGETS if k in spec.reliability]
-    width = 24 // (len(keys) + (1 if "rpo" in keys else 0) or 1)
+    measured_rpo = "rpo" in keys and _measures_recovery_point(spec)
+    width = 24 // (len(keys) + (1 if measured_rpo else 0) or 1)
     for key in keys:
         if key in MEASURED:
             panels.append(_measured(ctx, key, width))
             continue
         title, text = TARGETS[key]
         note = " The recovery time is only known from restore drills; it is not a metric."
-        if key == "rpo":
+        if key == "rpo" and measured_rpo:
             note = " The measured recovery point is the panel beside this one."
+        elif key == "rpo":
+            note = " Vigil's host exporter measures it from the backups, when it is read."
         panels.append(stat(
             id=ctx.ids(), title=title, unit="s", grid=ctx.place(width, 5),
             description=f"{text} From reliability.{key} in {spec.source.as_posix()}.{note}",
             targets=[target(f"vector({units.format_number(spec.reliability[key])})")],
             colour_mode="none"))
-        if key == "rpo":
+        if key == "rpo" and measured_rpo:
             wal = catalogue.BUILTIN["wal_backup_age"]
             expr = promql.render(wal.expr, ctx.matchers(wal.exporter), promql.DASHBOARD_WINDOW)
             panels.append(stat(
@@ -266,6 +269,11 @@ def _reliability(ctx: Context) -> list[Any]:
                 steps=[{"color": OK_COLOUR, "value": None},
                        {"color": ctx.worst_colour, "value": spec.reliability[key]}]))
     return panels
+
+
+def _measures_recovery_point(spec: Spec) -> bool:
+    """The recovery point is the WAL backups' age, which only Vigil's host exporter reads."""
+    return "host" in spec.used_exporters() and spec.source_of("host") == catalogue.VIGIL
 
 
 def _monitoring_health(ctx: Context) -> list[Any]:
@@ -334,7 +342,6 @@ def dashboard(spec: Spec) -> dict[str, Any]:
         panels.extend(_reliability(ctx))
         panels.extend(_incidents(ctx))
     panels.extend(_monitoring_health(ctx))
-    exporters = {"host"} if "rpo" in spec.reliability else set()
     return assemble(spec, "overview", "Service level, error budget, alerts and reliability "
                     "targets at a glance; links lead to every other dashboard.",
-                    panels, exporters | set(spec.jobs), alert_scope="")
+                    panels, spec.used_exporters(), alert_scope="")

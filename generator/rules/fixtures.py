@@ -6,6 +6,9 @@ Each fixture writes the metrics the way the exporters do (see exporters/README.m
 sampled every minute; all series are linear so that `rate`, `increase` and
 `histogram_quantile` give exactly the value asked for.
 
+A signal read from a standard exporter (`exporters:`) has its fixture in STANDARD,
+written in that exporter's metrics; :func:`fixture` picks the one its definition reads.
+
 A custom signal has no fixture (Vigil cannot invent inputs for arbitrary PromQL); its
 tests feed the recorded series directly, which still proves the alert logic.
 """
@@ -14,6 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from generator.catalogue import VIGIL, SignalDefinition
 
 Series = tuple[str, dict[str, str], str]  # metric name, extra labels, promtool values
 
@@ -44,16 +49,19 @@ def _events(name: str, labels: dict[str, str]) -> Callable[[Context], list[Serie
 
 
 REQUEST = {"method": "GET", "route": "/checkout"}
+ROOT_FS = {"device": "/dev/sda1", "mountpoint": "/", "fstype": "ext4"}
+PROBED = {"target": "https://shop.example/"}
 
-FIXTURES: dict[str, tuple[Callable[[Context], list[Series]], dict[str, str]]] = {
+Fixture = tuple[Callable[[Context], list[Series]], dict[str, str]]
+
+FIXTURES: dict[str, Fixture] = {
     "cpu_usage": (lambda c: [counter("vigil_host_cpu_seconds_total", {"cpu": "0", "mode": "idle"},
                                      60 * (1 - c.value), c)], {}),
     "memory_usage": (lambda c: [gauge("vigil_host_memory_total_bytes", {}, 1e9, c),
                                 gauge("vigil_host_memory_available_bytes", {}, (1 - c.value) * 1e9, c)],
                      {}),
-    "disk_usage": (lambda c: [gauge("vigil_host_filesystem_used_ratio",
-                                    {"device": "/dev/sda1", "mountpoint": "/", "fstype": "ext4"},
-                                    c.value, c)], {"mountpoint": "/"}),
+    "disk_usage": (lambda c: [gauge("vigil_host_filesystem_used_ratio", ROOT_FS, c.value, c)],
+                   {"mountpoint": "/"}),
     "network_latency": (lambda c: [gauge("vigil_host_tcp_connect_duration_seconds",
                                          {"target": "db:5432"}, c.value, c),
                                    gauge("vigil_host_tcp_connect_success", {"target": "db:5432"}, 1, c)],
@@ -72,8 +80,9 @@ FIXTURES: dict[str, tuple[Callable[[Context], list[Series]], dict[str, str]]] = 
                                                 c.eval_seconds + c.value, c)],
                                {"path": "/etc/ssl/site.pem"}),
     "served_certificate_expiry": (lambda c: [gauge(
-        "vigil_http_probe_tls_certificate_expiry_timestamp_seconds", {"target": "https://shop.example/"},
-        c.eval_seconds + c.value, c)], {"target": "https://shop.example/"}),
+        "vigil_http_probe_tls_certificate_expiry_timestamp_seconds", PROBED,
+        c.eval_seconds + c.value, c)], PROBED),
+    "endpoint_down": (lambda c: [gauge("vigil_http_probe_success", PROBED, 1 - c.value, c)], PROBED),
     "response_time": (lambda c: [
         counter("vigil_http_request_duration_seconds_bucket", {**REQUEST, "le": _n(c.value / 0.95)},
                 60, c),
@@ -102,6 +111,41 @@ FIXTURES: dict[str, tuple[Callable[[Context], list[Series]], dict[str, str]]] = 
     "failed_logins": (_events("vigil_business_failed_logins_total", {}), {}),
     "suspicious_activity": (_events("vigil_business_suspicious_activity_total", {}), {}),
 }
+
+# (standard exporter, signal) → the fixture in that exporter's metrics.
+STANDARD: dict[tuple[str, str], Fixture] = {
+    ("node_exporter", "cpu_usage"): (lambda c: [counter(
+        "node_cpu_seconds_total", {"cpu": "0", "mode": "idle"}, 60 * (1 - c.value), c)], {}),
+    ("node_exporter", "memory_usage"): (lambda c: [
+        gauge("node_memory_MemTotal_bytes", {}, 1e9, c),
+        gauge("node_memory_MemAvailable_bytes", {}, (1 - c.value) * 1e9, c)], {}),
+    ("node_exporter", "disk_usage"): (lambda c: [
+        gauge("node_filesystem_size_bytes", ROOT_FS, 1e9, c),
+        gauge("node_filesystem_free_bytes", ROOT_FS, (1 - c.value) * 1e9, c),
+        gauge("node_filesystem_avail_bytes", ROOT_FS, (1 - c.value) * 1e9, c)], {"mountpoint": "/"}),
+    ("blackbox_exporter", "served_certificate_expiry"): (lambda c: [gauge(
+        "probe_ssl_earliest_cert_expiry", PROBED, c.eval_seconds + c.value, c)], PROBED),
+    ("blackbox_exporter", "endpoint_down"): (lambda c: [
+        gauge("probe_success", PROBED, 1 - c.value, c)], PROBED),
+    ("postgres_exporter", "query_time"): (lambda c: [gauge(
+        "pg_stat_activity_max_tx_duration", {"datname": "shop", "state": "active"}, c.value, c)],
+        {}),
+    ("postgres_exporter", "connection_pool_usage"): (lambda c: [
+        gauge("pg_stat_activity_count", {"datname": "shop", "state": "active"}, 100 * c.value, c),
+        gauge("pg_settings_max_connections", {}, 100, c)], {}),
+    ("postgres_exporter", "deadlocks"): (_events("pg_stat_database_deadlocks", {"datname": "shop"}),
+                                         {}),
+}
+
+
+def fixture(definition: SignalDefinition) -> Fixture | None:
+    """The series that give this definition a chosen value; None for a custom signal."""
+    if definition.source == VIGIL:
+        return FIXTURES.get(definition.name)
+    if definition.source is None:
+        return None
+    return STANDARD.get((definition.source, definition.name))
+
 
 # Series of a failed attempt whose duration reads `value` (the attempt's timeout): a
 # signal listed here must stay silent on them, however long that duration is.

@@ -15,7 +15,15 @@ pipeline watches itself, every alert labelled `category: monitoring`:
 - **Each exporter's own health**, from its self-metrics (exporters/README.md): a
   failing collector (a probe that cannot run, an unreadable file), the database the
   postgres exporter cannot reach, a business query failing (with its reason) or not
-  having succeeded for twice its interval.
+  having succeeded for twice its interval. A role read from a standard exporter
+  (`exporters:`) is watched through that exporter's own metrics: node_exporter's
+  `node_scrape_collector_success` for the collectors Vigil's signals and panels read
+  (not all: several report failure on any host without that hardware), and
+  postgres_exporter's `pg_up` and `pg_scrape_collector_success`. blackbox_exporter
+  has no collector: a failed probe is the `endpoint_down` signal, not a monitoring fault.
+
+Only the exporters a spec reads (Spec.used_exporters) are watched: a spec without
+database signals has no alert about a postgres exporter it does not run.
 - **Prometheus and Alertmanager**, as the prometheus and alertmanager mixins watch
   them: rule evaluation failures, missed and slow rule groups, configuration reloads,
   the notification queue, errors sending to and discovering Alertmanager, TSDB
@@ -50,6 +58,9 @@ FLAPPING_WINDOW = "15m"
 FLAPPING_CHANGES = 3  # more state changes than this in the window is flapping
 EXPOSITION_PREFIXES = {"host": "vigil_host", "http": "vigil_http", "postgres": "vigil_pg",
                        "sql": "vigil_sql"}
+COLLECTING = ("host", "http", "postgres")  # Vigil's exporters with `..._collector_success`
+# node_exporter collectors behind the host signals and the infrastructure dashboard.
+NODE_COLLECTORS = ("cpu", "diskstats", "filesystem", "loadavg", "meminfo", "netdev")
 
 # metric, labels, promtool values: "{n}" is replaced by the number of samples, or a
 # function of that number gives the values.
@@ -91,7 +102,12 @@ def _by(spec: Spec, *labels: str) -> str:
 
 
 def exporter_jobs(spec: Spec) -> list[str]:
-    return [spec.jobs[e] for e in catalogue.EXPORTERS]
+    return [spec.jobs[e] for e in spec.used_exporters()]
+
+
+def _vigil_roles(spec: Spec, roles: tuple[str, ...]) -> list[str]:
+    """The roles among `roles` the spec reads from Vigil's own exporters."""
+    return [e for e in spec.used_exporters() if e in roles and spec.source_of(e) == catalogue.VIGIL]
 
 
 def scrape_jobs(spec: Spec) -> list[str]:
@@ -101,18 +117,16 @@ def scrape_jobs(spec: Spec) -> list[str]:
 
 
 def _targets(spec: Spec) -> list[MonitoringAlert]:
-    jobs, host = scrape_jobs(spec), spec.jobs["host"]
+    jobs, host = scrape_jobs(spec), exporter_jobs(spec)[0]
     up = f"up{_sel(spec, job_regex=jobs)}"
     timeout = units.format_duration(SCRAPE_TIMEOUT)
     slow = units.format_number(SLOW_SCRAPE_SHARE * SCRAPE_TIMEOUT)
     where = "{{ $labels.instance }} (job {{ $labels.job }})"
-    exporters = exporter_jobs(spec)
-    prefixes = "|".join(sorted(EXPOSITION_PREFIXES.values()))
 
     def flapping(n: int) -> str:
         return " ".join("1" if i % 2 == 0 else "0" for i in range(n | 1))
 
-    return [
+    return [*[
         MonitoringAlert(
             "TargetDown", f"{up} == 0",
             f"Scrape target {where} is down",
@@ -148,6 +162,19 @@ def _targets(spec: Spec) -> list[MonitoringAlert]:
             fire=(("scrape_duration_seconds", {"job": host, "instance": "slow:1"}, "9x{n}"),),
             calm=(("scrape_duration_seconds", {"job": host, "instance": "slow:1"}, "0.1x{n}"),),
             fired=({"job": host, "instance": "slow:1"},)),
+    ], *_samples_dropped(spec)]
+
+
+def _samples_dropped(spec: Spec) -> list[MonitoringAlert]:
+    """Vigil's exporters' output bound; the standard exporters have none."""
+    roles = _vigil_roles(spec, tuple(EXPOSITION_PREFIXES))
+    if not roles:
+        return []
+    exporters = [spec.jobs[e] for e in spec.used_exporters() if spec.source_of(e) == catalogue.VIGIL]
+    prefixes = "|".join(sorted(EXPOSITION_PREFIXES.values()))
+    job, metric = spec.jobs[roles[0]], f"{EXPOSITION_PREFIXES[roles[0]]}_exposition_samples_dropped_total"
+    where = "{{ $labels.instance }} (job {{ $labels.job }})"
+    return [
         MonitoringAlert(
             "ExporterSamplesDropped",
             f'increase({{__name__=~"({prefixes})_exposition_samples_dropped_total",'
@@ -158,49 +185,91 @@ def _targets(spec: Spec) -> list[MonitoringAlert]:
             "A source returns far more series than expected (a query without LIMIT, a "
             "label with unbounded values): find it in the exporter's log and bound it.",
             "meta",
-            fire=(("vigil_host_exposition_samples_dropped_total",
-                   {"job": host, "instance": "drops:1"}, "0+5x{n}"),),
-            calm=(("vigil_host_exposition_samples_dropped_total",
-                   {"job": host, "instance": "drops:1"}, "0x{n}"),),
-            fired=({"job": host, "instance": "drops:1"},)),
+            fire=((metric, {"job": job, "instance": "drops:1"}, "0+5x{n}"),),
+            calm=((metric, {"job": job, "instance": "drops:1"}, "0x{n}"),),
+            fired=({"job": job, "instance": "drops:1"},)),
     ]
 
 
+def _collector_parts(spec: Spec) -> list[tuple[str, tuple[Series, ...], tuple[Series, ...],
+                                                tuple[dict[str, str], ...]]]:
+    """(expr, firing series, healthy series, fired labels) per kind of exporter read.
+
+    A collector that fails only because its database is unreachable is left to
+    ExporterDatabaseUnreachable; the firing inputs include one such collector.
+    """
+    parts = []
+    vigil = [spec.jobs[e] for e in _vigil_roles(spec, COLLECTING)]
+    source = spec.source_of("postgres")
+    pg = spec.jobs["postgres"] if "postgres" in spec.used_exporters() else None
+    if vigil:
+        first = _vigil_roles(spec, COLLECTING)[0]
+        metric = f"{EXPOSITION_PREFIXES[first]}_collector_success"
+        labels = {"job": spec.jobs[first], "instance": "collector:1", "collector": "filesystem"}
+        expr = f'{{__name__=~"vigil_[a-z]+_collector_success",{_sel(spec, job_regex=vigil)[1:-1]}}} == 0'
+        fire: tuple[Series, ...] = ((metric, labels, "0x{n}"),)
+        if pg is not None and source == catalogue.VIGIL:
+            expr += f" unless on (job, instance) vigil_pg_up{_sel(spec, job=pg)} == 0"
+            fire += (("vigil_pg_collector_success", {"job": pg, "instance": "pg:1",
+                                                     "collector": "locks"}, "0x{n}"),)
+        parts.append((expr, fire, ((metric, labels, "1x{n}"),), (labels,)))
+    if "host" in spec.used_exporters() and spec.source_of("host") != catalogue.VIGIL:
+        labels = {"job": spec.jobs["host"], "instance": "node:1", "collector": "filesystem"}
+        collectors = promql.quote("|".join(NODE_COLLECTORS))
+        parts.append((f"node_scrape_collector_success{{collector=~{collectors},"
+                      f"{_sel(spec, job=spec.jobs['host'])[1:-1]}}} == 0",
+                      (("node_scrape_collector_success", labels, "0x{n}"),),
+                      (("node_scrape_collector_success", labels, "1x{n}"),), (labels,)))
+    if pg is not None and source != catalogue.VIGIL:
+        labels = {"job": pg, "instance": "pgexp:1", "collector": "database"}
+        parts.append((f"pg_scrape_collector_success{_sel(spec, job=pg)} == 0"
+                      f" unless on (job, instance) pg_up{_sel(spec, job=pg)} == 0",
+                      (("pg_scrape_collector_success", labels, "0x{n}"),
+                       ("pg_scrape_collector_success", {**labels, "instance": "pg:1"}, "0x{n}")),
+                      (("pg_scrape_collector_success", labels, "1x{n}"),), (labels,)))
+    return parts
+
+
 def _exporters(spec: Spec) -> list[MonitoringAlert]:
-    host, pg, sql = spec.jobs["host"], spec.jobs["postgres"], spec.jobs["sql"]
-    collecting = [spec.jobs["host"], spec.jobs["http"], pg]
-    pg_down = f"vigil_pg_up{_sel(spec, job=pg)} == 0"
+    used = spec.used_exporters()
+    pg, sql = spec.jobs["postgres"], spec.jobs["sql"]
     where = "{{ $labels.instance }} (job {{ $labels.job }})"
     stale = f"vigil_sql_query_last_success_timestamp_seconds{_sel(spec, job=sql)}"
-    return [
-        MonitoringAlert(
+    result = []
+    parts = _collector_parts(spec)
+    if parts:
+        exprs = [p[0] for p in parts]
+        result.append(MonitoringAlert(
             "ExporterCollectorFailing",
-            f'{{__name__=~"vigil_[a-z]+_collector_success",{_sel(spec, job_regex=collecting)[1:-1]}}}'
-            f" == 0 unless on (job, instance) {pg_down}",
+            exprs[0] if len(exprs) == 1 else " or ".join(f"({e})" for e in exprs),
             "Collector {{ $labels.collector }} fails on " + where,
             "The last run of collector {{ $labels.collector }} on " + where + " failed: "
             "its series are withheld, so the signals built on them have no data.",
             "The exporter's log names the cause (a probe that cannot run, a file it may "
             "not read, a missing privilege); the collector recovers on its own once fixed.",
             "meta",
-            fire=(("vigil_host_collector_success", {"job": host, "instance": "collector:1",
-                                                    "collector": "filesystem"}, "0x{n}"),
-                  ("vigil_pg_collector_success", {"job": pg, "instance": "pg:1",
-                                                  "collector": "locks"}, "0x{n}")),
-            calm=(("vigil_host_collector_success", {"job": host, "instance": "collector:1",
-                                                    "collector": "filesystem"}, "1x{n}"),),
-            fired=({"job": host, "instance": "collector:1", "collector": "filesystem"},)),
-        MonitoringAlert(
-            "ExporterDatabaseUnreachable", pg_down,
+            fire=tuple(s for p in parts for s in p[1]),
+            calm=tuple(s for p in parts for s in p[2]),
+            fired=tuple(labels for p in parts for labels in p[3])))
+    if "postgres" in used:
+        vigil = spec.source_of("postgres") == catalogue.VIGIL
+        up = "vigil_pg_up" if vigil else "pg_up"
+        result.append(MonitoringAlert(
+            "ExporterDatabaseUnreachable", f"{up}{_sel(spec, job=pg)} == 0",
             "The postgres exporter at " + where + " cannot reach its database",
             "The postgres exporter at " + where + " could not connect or got no answer: "
             "every database signal has no data.",
             "Check that PostgreSQL runs and accepts the exporter's role from that host "
-            "(pg_hba.conf, password secret); the exporter reconnects with a backoff.",
+            "(pg_hba.conf, password secret); the exporter reconnects "
+            + ("with a backoff." if vigil else "at the next scrape."),
             "meta",
-            fire=(("vigil_pg_up", {"job": pg, "instance": "pg:1"}, "0x{n}"),),
-            calm=(("vigil_pg_up", {"job": pg, "instance": "pg:1"}, "1x{n}"),),
-            fired=({"job": pg, "instance": "pg:1"},)),
+            fire=((up, {"job": pg, "instance": "pg:1"}, "0x{n}"),),
+            calm=((up, {"job": pg, "instance": "pg:1"}, "1x{n}"),),
+            fired=({"job": pg, "instance": "pg:1"},)))
+    if "sql" not in used:
+        return result
+    return [
+        *result,
         MonitoringAlert(
             "SqlQueryFailing", f"vigil_sql_query_last_error_info{_sel(spec, job=sql)} == 1",
             "Business query {{ $labels.query }} fails ({{ $labels.reason }})",

@@ -21,9 +21,10 @@ from dataclasses import replace
 from typing import Any
 
 from generator import promql, templating, units
+from generator.catalogue import VIGIL
 from generator.model import Severity, Signal, Spec
 from generator.rules import escalation, signals
-from generator.rules.fixtures import FAILED_ATTEMPTS, FIXTURES, Context, Series
+from generator.rules.fixtures import FAILED_ATTEMPTS, Context, Series, fixture
 from generator.rules.humanize import humanize_value
 from generator.thresholds import ABOVE, ANY, ANY_MAX_GAP, ANY_WINDOW, BELOW, BELOW_BASELINE, Threshold
 
@@ -78,7 +79,7 @@ def _base_labels(spec: Spec, signal: Signal) -> dict[str, str]:
 
 def _by_labels(signal: Signal) -> dict[str, str]:
     """The value of each of the signal's `by` labels in the test series and alerts."""
-    extra = FIXTURES[signal.name][1] if signal.name in FIXTURES else {}
+    extra = found[1] if (found := fixture(signal.definition)) else {}
     return {label: INSTANCE if label == "instance" else extra.get(label, f"test-{label}")
             for label in signal.definition.by}
 
@@ -107,8 +108,9 @@ def _expected(spec: Spec, signal: Signal, value: float) -> list[dict[str, Any]]:
 def _inputs(spec: Spec, signal: Signal, value: float, samples: int, eval_seconds: float,
             window: float | None) -> list[dict[str, str]]:
     base = _base_labels(spec, signal)
-    if signal.name in FIXTURES:
-        build = FIXTURES[signal.name][0]
+    found = fixture(signal.definition)
+    if found is not None:
+        build = found[0]
         series: list[Series] = build(Context(value, samples, eval_seconds, window))
     else:
         name = signals.recorded_name(signal) if window is None else (
@@ -160,7 +162,8 @@ def _baseline_case(spec: Spec, signal: Signal, usual: float | None, now: float,
     hours_after = int(-(-signal.for_ // BASELINE_EVALUATION)) + 1
     recent = int(hours_after * BASELINE_EVALUATION // BASELINE_STEP) + 1
     base = _base_labels(spec, signal)
-    name, extra, _ = FIXTURES[signal.name][0](Context(now, 1, 0, None))[0] if signal.name in FIXTURES \
+    found = fixture(signal.definition)
+    name, extra, _ = found[0](Context(now, 1, 0, None))[0] if found is not None \
         else (signals.recorded_name(signal), {}, "")
     expected = []
     for t in signal.thresholds:
@@ -215,12 +218,13 @@ def rule_groups_for(tests: list[dict[str, Any]],
 
 def _counter_resilience_cases(spec: Spec, signal: Signal, threshold: Threshold) -> list[dict[str, Any]]:
     """A counter reset and an exporter restart must not look like a burst of events."""
-    if signal.name not in FIXTURES:
+    found = fixture(signal.definition)
+    if found is None:
         return []
     window = threshold.window or signals.ANY_WINDOW
     eval_seconds = WARMUP + signal.for_ + window
     samples = int(eval_seconds // 60) + 1
-    first = FIXTURES[signal.name][0](Context(1.0, samples, eval_seconds, window))
+    first = found[0](Context(1.0, samples, eval_seconds, window))
     name, extra, _ = first[0]
     series = _series_text(name, {**_base_labels(spec, signal), **extra})
     half = samples // 2
@@ -243,7 +247,9 @@ def _counter_resilience_cases(spec: Spec, signal: Signal, threshold: Threshold) 
 def _counter_series(spec: Spec, signal: Signal, threshold: Threshold) -> str:
     """The promtool series text of the counter a counted-events fixture feeds."""
     window = threshold.window or signals.ANY_WINDOW
-    name, extra, _ = FIXTURES[signal.name][0](Context(1.0, 1, 0.0, window))[0]
+    found = fixture(signal.definition)
+    assert found is not None
+    name, extra, _ = found[0](Context(1.0, 1, 0.0, window))[0]
     return _series_text(name, {**_base_labels(spec, signal), **extra})
 
 
@@ -258,7 +264,7 @@ def _boundary_cases(spec: Spec, signal: Signal, threshold: Threshold) -> list[di
     """
     window = threshold.window
     count = threshold.value
-    if (signal.name not in FIXTURES or window is None or count < 1 or count != int(count)
+    if (fixture(signal.definition) is None or window is None or count < 1 or count != int(count)
             or signal.for_ + 180 > window):
         return []
     first = int(window // 60) + 1  # the minute N-1 is reached: a full window after the start
@@ -295,7 +301,7 @@ def _gap_cases(spec: Spec, signal: Signal, threshold: Threshold) -> list[dict[st
     firing ANY_WINDOW - ANY_MAX_GAP later.
     """
     hold = ANY_WINDOW - ANY_MAX_GAP
-    if signal.name not in FIXTURES or signal.for_ > hold:
+    if fixture(signal.definition) is None or signal.for_ > hold:
         return []
     series = _counter_series(spec, signal, threshold)
     before = 2  # minutes of data before the gap
@@ -320,7 +326,7 @@ def _gap_cases(spec: Spec, signal: Signal, threshold: Threshold) -> list[dict[st
 
 def _failed_attempt_cases(spec: Spec, signal: Signal, threshold: Threshold) -> list[dict[str, Any]]:
     """A failed attempt lasts until its timeout; that duration must not read as the signal."""
-    if signal.name not in FAILED_ATTEMPTS or threshold.kind != ABOVE:
+    if signal.definition.source != VIGIL or signal.name not in FAILED_ATTEMPTS or threshold.kind != ABOVE:
         return []
     fire, _ = case_values(signal, threshold)
     eval_seconds = WARMUP + signal.for_
@@ -367,7 +373,8 @@ def escalation_tests(spec: Spec) -> list[dict[str, Any]]:
     for severity in spec.severities.values():
         if not severity.escalation:
             continue
-        found = next(((s, t) for s in spec.signals.values() if s.name in FIXTURES and s.enabled
+        found = next(((s, t) for s in spec.signals.values()
+                      if fixture(s.definition) is not None and s.enabled
                       and not s.definition.is_counter
                       for t in s.thresholds if t.severity == severity.name
                       and t.kind in (ABOVE, BELOW)), None)
