@@ -207,7 +207,7 @@ class _Builder:
         slos = self._slos(severities)
         default_jobs = {e: STANDARD_JOBS.get(self.exporters.get(e, ""), job)
                         for e, job in DEFAULTS["jobs"].items()}
-        jobs = {**default_jobs, **_valid(self.get("jobs") or {})}
+        jobs = {**default_jobs, **_valid(self.data.get("jobs") or {})}
         for exporter, job in jobs.items():
             others = [e for e, j in jobs.items() if j == job and e != exporter]
             if others and exporter in _valid(self.data.get("jobs") or {}):
@@ -269,11 +269,14 @@ class _Builder:
                              "Vigil's http exporter takes its probes from its own configuration")
             return None
         uses_http = any(s.definition.exporter == "http" for s in signals.values())
+        raw = self.data.get("probes")
         if "urls" not in body:
-            if uses_http and self.data.get("probes") is not INVALID:
+            given = isinstance(raw, dict) and "urls" in raw  # but invalid: already reported
+            if uses_http and raw is not INVALID and not given:
                 self.problem("exporters.http", "blackbox_exporter needs the URLs it probes: "
                              "set `probes.urls`")
             return None
+        urls = _valid_list(body["urls"])
         if len(targets["http"]) > 1:
             self.problem("targets.http", "expected one blackbox_exporter address: Prometheus "
                          "sends every probe of `probes.urls` to it")
@@ -286,12 +289,12 @@ class _Builder:
         served = signals.get("served_certificate_expiry")
         if served is not None and served.thresholds and served.enabled and not served.optional:
             for index, url in enumerate(body["urls"]):
-                if url.startswith("http://"):
+                if url is not INVALID and url.startswith("http://"):
                     self.problem(join("probes.urls", index),
                                  f"{url} serves no certificate, so served_certificate_expiry "
                                  "would report its data absent; probe https URLs or set "
                                  "`optional: true` on that signal")
-        return Probes(urls=tuple(body["urls"]), module=module, ca_file=body.get("ca_file"),
+        return Probes(urls=tuple(urls), module=module, ca_file=body.get("ca_file"),
                       stock_module=stock)
 
     def _check_source(self, path: str, expr: str) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import requests
@@ -36,13 +36,13 @@ class Server:
     """One started process, its loopback URL and its log."""
 
     def __init__(self, name: str, argv: Sequence[str], port: int, log: Path,
-                 ready_path: str = "/health") -> None:
+                 ready_path: str = "/health", env: Mapping[str, str] | None = None) -> None:
         self.name = name
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.log = log
         self.process = subprocess.Popen(list(argv), stdout=subprocess.DEVNULL,
-                                        stderr=log.open("w"))
+                                        stderr=log.open("w"), env=env)
         try:
             wait_for(lambda: http_ok(self.url + ready_path) or self._exited(), 30,
                      interval=0.2, message=f"{name} did not start; log:\n{self.log_tail()}")

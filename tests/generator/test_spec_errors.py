@@ -39,8 +39,8 @@ def _delete(path: str):
 CASES = [
     ("unknown top-level key", _set("thresholds", {}),
      "thresholds: unknown key; expected one of: $schema, alertmanager, defaults, "
-     "duplicate_suppression, email, extends, grafana_url, jobs, maintenance, monitoring, name, "
-     "receivers, "
+     "duplicate_suppression, email, exporters, extends, grafana_url, jobs, maintenance, "
+     "monitoring, name, probes, receivers, "
      "reliability, reports, runbook_url, selectors, severities, signals, slos, targets, teams, version"),
     ("wrong unit", _set("signals.cpu_usage.warning", "100ms"),
      "signals.cpu_usage.warning: expected a ratio threshold such as \"80%\", got '100ms'"),
@@ -74,7 +74,7 @@ CASES = [
      "disk_usage, network_latency, network_unreachable, full_backup_age, incremental_backup_age, "
      "wal_backup_age, "
      "tls_certificate_expiry, response_time, error_rate, throughput, served_certificate_expiry, "
-     "active_users, query_time, "
+     "endpoint_down, active_users, query_time, "
      "connection_pool_usage, deadlocks, replication_lag, daily_revenue, conversion_rate, "
      "order_processing_time, customer_satisfaction, failed_logins, suspicious_activity) or a "
      "custom signal with `expr` and `unit`"),
