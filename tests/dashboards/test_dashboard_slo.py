@@ -78,7 +78,8 @@ def test_slo_dashboard_without_slos(write_spec):
         data["slos"] = None
     spec = load_spec(write_spec(change))
     built = dashboards(spec)
-    assert built["slo"]["panels"] == []
+    assert "slo" not in built  # no empty dashboard, and no link to one
+    assert "SLO detail" not in {link["title"] for link in built["overview"]["links"]}
     assert not [p for p in built["overview"]["panels"] if "vigil_slo" in str(p.get("targets"))]
 
 
