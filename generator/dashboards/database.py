@@ -59,6 +59,21 @@ QUERIES: dict[str, dict[str, str]] = {
 }
 
 
+# One-query panels after the transactions, in order: (query, title, unit, width,
+# legend, description); those the exporter has no query for are left out.
+SINGLE_PANELS: tuple[tuple[str, str, str, int, str, str], ...] = (
+    ("locks_waiting", "Sessions waiting for locks", "short", 8, "{{instance}} waiting",
+     "Sessions waiting for a lock. Long waits precede deadlocks and connection pile-ups."),
+    ("oldest_transaction", "Oldest transaction age", "s", 8, "{{instance}}",
+     "Age of the oldest open transaction: it holds back vacuum, so tables bloat while it "
+     "stays open."),
+    ("replica_lag", "Replica lag by standby", "s", 12, "{{application_name}} {{kind}}",
+     "On the primary: how far each standby is behind, by stage (write, flush, replay)."),
+    ("database_size", "Database size", "bytes", 12, "{{datname}}",
+     "Size on disk of each database."),
+)
+
+
 def _extras(ctx: Context) -> list[Any]:
     queries = QUERIES[ctx.spec.source_of(EXPORTER)]
 
@@ -107,36 +122,15 @@ def _extras(ctx: Context) -> list[Any]:
             minimum=0,
         ),
     ]
-    if "locks_waiting" in queries:
+    for key, title, unit, width, legend, description in SINGLE_PANELS:
+        if key not in queries:
+            continue
+        if key == "database_size" and "replica_lag" not in queries:
+            width = 8  # completes the row of the panels before it
         panels.append(timeseries(
-            id=ctx.ids(), title="Sessions waiting for locks", unit="short", grid=ctx.place(8, 8),
-            description="Sessions waiting for a lock. Long waits precede deadlocks and "
-                        "connection pile-ups.",
-            targets=[target(q("locks_waiting"), "A", "{{instance}} waiting")],
-            minimum=0,
+            id=ctx.ids(), title=title, unit=unit, grid=ctx.place(width, 8),
+            description=description, targets=[target(q(key), "A", legend)], minimum=0,
         ))
-    panels.append(timeseries(
-        id=ctx.ids(), title="Oldest transaction age", unit="s", grid=ctx.place(8, 8),
-        description="Age of the oldest open transaction: it holds back vacuum, so tables "
-                    "bloat while it stays open.",
-        targets=[target(q("oldest_transaction"), "A", "{{instance}}")],
-        minimum=0,
-    ))
-    if "replica_lag" in queries:
-        panels.append(timeseries(
-            id=ctx.ids(), title="Replica lag by standby", unit="s", grid=ctx.place(12, 8),
-            description="On the primary: how far each standby is behind, by stage (write, "
-                        "flush, replay).",
-            targets=[target(q("replica_lag"), "A", "{{application_name}} {{kind}}")],
-            minimum=0,
-        ))
-    panels.append(timeseries(
-        id=ctx.ids(), title="Database size", unit="bytes",
-        grid=ctx.place(12 if "replica_lag" in queries else 8, 8),
-        description="Size on disk of each database.",
-        targets=[target(q("database_size"), "A", "{{datname}}")],
-        minimum=0,
-    ))
     return panels
 
 
