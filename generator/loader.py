@@ -186,6 +186,7 @@ class _Builder:
         self.source = source
         self.data = data
         self.problems = problems
+        self.exporters: dict[str, str] = {}  # role → its source, set first in build()
 
     def problem(self, path: str, message: str) -> None:
         self.problems.append(Problem(path, message))
