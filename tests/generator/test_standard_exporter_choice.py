@@ -8,6 +8,8 @@ signal or key, the exporter and the spec line; what is generated follows the cho
 from __future__ import annotations
 
 import copy
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,9 @@ import pytest
 import yaml
 
 from generator import blackbox, dashboards, prometheus_config, rules
+from generator.commands import render
 from generator.loader import SpecError, load_spec
+from generator.output import write_atomically
 from generator.rules import monitoring
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -178,3 +182,19 @@ def test_the_standard_exporters_health_alerts(tmp_path):
     assert "vigil_" not in collector
     assert alerts["ExporterDatabaseUnreachable"].expr == \
         'pg_up{job="postgres",environment="production"} == 0'
+
+
+@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed")
+def test_the_generated_monitoring_tests_pass_for_the_standard_exporters(tmp_path):
+    """Their health alerts fire on their own inputs, and a failing postgres_exporter
+    collector of an unreachable database is left to ExporterDatabaseUnreachable."""
+    out = tmp_path / "out"
+    write_atomically(out, render(load_spec(EXAMPLE)))
+    tests = yaml.safe_load((out / "alert_rules/tests/monitoring.test.yml").read_text())
+    fired = {check["alertname"]: check["exp_alerts"] for check in
+             tests["tests"][0]["alert_rule_test"]}
+    assert {a["exp_labels"]["instance"] for a in fired["ExporterCollectorFailing"]} == {
+        "node:1", "pgexp:1"}
+    result = subprocess.run(["promtool", "test", "rules", "alert_rules/tests/monitoring.test.yml"],
+                            cwd=out, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
