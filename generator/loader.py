@@ -24,6 +24,7 @@ from generator.model import (
     EmailSettings,
     EscalationStep,
     Heartbeat,
+    Kubernetes,
     MaintenanceWindow,
     Monitoring,
     Receiver,
@@ -230,7 +231,18 @@ class _Builder:
             monitoring=monitoring,
             absent_grace=_valid(self.data.get("defaults") or {}).get("absent_grace",
                                                                      DEFAULT_ABSENT_GRACE),
+            kubernetes=self._kubernetes(),
         )
+
+    def _kubernetes(self) -> Kubernetes | None:
+        body = self.data.get("kubernetes")
+        if body in (None, INVALID) or _valid(body).get("namespace") in (None, INVALID):
+            return None
+        body = _valid(body)
+        return Kubernetes(namespace=body["namespace"],
+                          labels=dict(sorted(_valid(body.get("labels") or {}).items())),
+                          secret=body.get("secret") or f"{self.get('name')}-alertmanager",
+                          scrape=body.get("scrape") or "service_monitor")
 
     # Monitoring the monitoring ------------------------------------------------------
     def _monitoring(self, severities: dict[str, Severity], jobs: dict[str, str],

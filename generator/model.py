@@ -161,6 +161,16 @@ class Report:
 
 
 @dataclass(frozen=True)
+class Kubernetes:
+    """Where and how the prometheus-operator resources go (generator/kubernetes/)."""
+
+    namespace: str
+    labels: dict[str, str]  # on every resource, for the operator's selectors
+    secret: str  # the Secret the AlertmanagerConfig's secretKeyRefs name
+    scrape: str  # "service_monitor" or "static"
+
+
+@dataclass(frozen=True)
 class Spec:
     source: Path
     name: str
@@ -194,6 +204,7 @@ class Spec:
     # whose dashboards this one's alerts link to, with this spec's selector values as
     # the dashboards' variables; None: its own dashboards.
     dashboards_of: str | None = None
+    kubernetes: Kubernetes | None = None  # None: no Kubernetes resources are generated
 
     def matchers(self, exporter: str | None) -> str:
         """Label matchers scoping a query to this spec (and the exporter's job)."""
