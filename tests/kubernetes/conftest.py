@@ -40,17 +40,17 @@ def documents(files: dict[str, str]) -> dict[str, dict[str, Any]]:
             if path.startswith(f"{OUT_DIR}/") and not path.endswith("/kustomization.yaml")}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def example_spec() -> Spec:
     return load_spec(EXAMPLE)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def example_files(example_spec: Spec) -> dict[str, str]:
     return render(example_spec)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def example_resources(example_files: dict[str, str]) -> dict[str, dict[str, Any]]:
     return documents(example_files)
 
