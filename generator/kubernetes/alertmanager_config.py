@@ -9,8 +9,9 @@ generate`), checked against the CRD schema of prometheus-operator 0.93:
   and to its inhibit rules, so only alerts carrying that label reach it;
 - there is no `global` section: the SMTP settings are copied into every e-mail
   receiver instead;
-- time intervals have no `location`: they are UTC, so maintenance windows in another
-  time zone are left out (their routes are not muted) unless the spec's zone is UTC;
+- time intervals have no `location`: they are UTC, so maintenance windows are moved
+  into UTC (utc_windows.py) when the spec's zone has one fixed offset, and left out
+  (their routes are not muted) when it has daylight saving;
 - the operator prefixes every receiver, route and time-interval name with
   `<namespace>/<name>/`;
 - secrets are `secretKeyRef`s into one Secret (the spec's `kubernetes.secret`):
@@ -27,13 +28,12 @@ import textwrap
 from typing import Any
 
 from generator import alertmanager, inputs
-from generator.kubernetes import resources
+from generator.kubernetes import resources, utc_windows
 from generator.model import Spec
 
 API_VERSION = "monitoring.coreos.com/v1alpha1"
 KIND = "AlertmanagerConfig"
 PLAIN_FILE = alertmanager.CONFIG_FILE
-UTC_ZONES = {"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Universal", "Etc/Universal", "Zulu", "Etc/Zulu"}
 _MATCHER = re.compile(r'^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*$')
 _UNESCAPE = {"\\\\": "\\", '\\"': '"', "\\n": "\n"}
 ROUTE_KEYS = {"receiver": "receiver", "group_by": "groupBy", "group_wait": "groupWait",
@@ -53,11 +53,22 @@ def limitations(spec: Spec, plain: dict[str, Any]) -> list[str]:
              f"{kube.namespace}/<name>/ by the operator",
              f"secrets are keys of the Secret {kube.secret!r}; create it with: "
              + secret_command(spec, plain)]
-    if spec.maintenance and spec.timezone not in UTC_ZONES:
-        notes.append(f"maintenance windows are left out: they are in {spec.timezone}, and an "
-                     "AlertmanagerConfig's time intervals have no location (UTC only); the plain "
-                     "alertmanager.yml mutes them")
+    if spec.maintenance and utc_windows.fixed_offset(spec.timezone) is None:
+        notes.append(f"maintenance windows are left out: {spec.timezone} has daylight saving, "
+                     "and an AlertmanagerConfig's time intervals have no location (UTC only); "
+                     "the plain alertmanager.yml mutes them")
+    elif spec.maintenance:
+        notes.append(f"maintenance windows are written in UTC (time intervals have no location): "
+                     f"{spec.timezone} is always UTC{_offset_text(spec.timezone)}, so they mute "
+                     "the same moments as in the plain alertmanager.yml")
     return notes
+
+
+def _offset_text(timezone: str) -> str:
+    minutes = utc_windows.fixed_offset(timezone) or 0
+    sign = "-" if minutes < 0 else "+"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"{sign}{hours}" + (f":{rest:02d}" if rest else "") if minutes else ""
 
 
 def matcher(text: str) -> dict[str, str]:
@@ -157,11 +168,11 @@ def _route(route: dict[str, Any], mutes_kept: bool) -> dict[str, Any]:
     return body
 
 
-def _time_intervals(plain: dict[str, Any]) -> list[dict[str, Any]]:
+def _time_intervals(plain: dict[str, Any], offset: int) -> list[dict[str, Any]]:
     result = []
     for named in plain.get("time_intervals") or []:
         intervals = []
-        for interval in named["time_intervals"]:
+        for interval in utc_windows.utc_intervals(named["time_intervals"], offset):
             body: dict[str, Any] = {}
             if "times" in interval:
                 body["times"] = [{"startTime": t["start_time"], "endTime": t["end_time"]}
@@ -177,7 +188,8 @@ def _time_intervals(plain: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def config(spec: Spec, plain: dict[str, Any]) -> dict[str, Any]:
-    mutes_kept = spec.timezone in UTC_ZONES
+    offset = utc_windows.fixed_offset(spec.timezone)
+    mutes_kept = offset is not None
     body: dict[str, Any] = {
         "route": _route(plain["route"], mutes_kept),
         "receivers": [_receiver(spec, plain, r) for r in plain["receivers"]],
@@ -186,8 +198,8 @@ def config(spec: Spec, plain: dict[str, Any]) -> dict[str, Any]:
                           "equal": rule.get("equal", [])}
                          for rule in plain.get("inhibit_rules") or []],
     }
-    if mutes_kept and plain.get("time_intervals"):
-        body["muteTimeIntervals"] = _time_intervals(plain)
+    if offset is not None and plain.get("time_intervals"):
+        body["muteTimeIntervals"] = _time_intervals(plain, offset)
     return resources.resource(spec, API_VERSION, KIND, resources.name(spec.name, "routing"),
                               {"spec": body})
 

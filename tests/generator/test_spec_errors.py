@@ -39,7 +39,8 @@ def _delete(path: str):
 CASES = [
     ("unknown top-level key", _set("thresholds", {}),
      "thresholds: unknown key; expected one of: $schema, alertmanager, defaults, "
-     "duplicate_suppression, email, extends, grafana_url, jobs, maintenance, monitoring, name, "
+     "duplicate_suppression, email, extends, grafana_url, jobs, kubernetes, maintenance, monitoring, "
+     "name, "
      "receivers, "
      "reliability, reports, runbook_url, selectors, severities, signals, slos, targets, teams, version"),
     ("wrong unit", _set("signals.cpu_usage.warning", "100ms"),

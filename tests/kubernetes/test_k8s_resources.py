@@ -18,6 +18,7 @@ from generator.kubernetes import (
     KubernetesError,
     alertmanager_config,
     dashboards,
+    notes,
     prometheus_rule,
     scrape,
 )
@@ -144,9 +145,11 @@ def test_the_alertmanagerconfig_keeps_the_routing_tree(example_spec, example_res
         [(r["receiver"], r.get("repeat_interval")) for r in plain["route"]["routes"]]
     assert [[alertmanager.matcher(m["name"], m["value"], m["matchType"]) for m in r["sourceMatch"]]
             for r in spec["inhibitRules"]] == [r["source_matchers"] for r in plain["inhibit_rules"]]
-    # Asia/Bangkok cannot be said: no windows, and no route refers to one.
-    assert "muteTimeIntervals" not in spec
-    assert "muteTimeIntervals" not in json.dumps(spec["route"])
+    # Asia/Bangkok is always UTC+7: the windows are kept, in UTC, on the same routes.
+    assert [i["name"] for i in spec["muteTimeIntervals"]] == [
+        t["name"] for t in plain["time_intervals"]]
+    assert [r.get("muteTimeIntervals") for r in spec["route"]["routes"]] == \
+        [r.get("mute_time_intervals") for r in plain["route"]["routes"]]
 
 
 def test_secrets_are_references_to_the_named_secret(example_spec, example_resources):
@@ -169,18 +172,18 @@ def test_secrets_are_references_to_the_named_secret(example_spec, example_resour
     assert {r["key"] for r in refs} == {e.lower() for e in alertmanager.secret_envs(example_spec)}
 
 
-def test_maintenance_windows_in_utc_are_kept(tmp_path, crd_validator):
-    spec_path = tmp_path / "utc.yaml"
-    spec_path.write_text(f"extends: {EXAMPLE}\nmaintenance:\n  timezone: UTC\n", encoding="utf-8")
+def test_maintenance_windows_in_a_zone_with_daylight_saving_are_left_out(tmp_path, crd_validator):
+    spec_path = tmp_path / "berlin.yaml"
+    spec_path.write_text(f"extends: {EXAMPLE}\nmaintenance:\n  timezone: Europe/Berlin\n",
+                         encoding="utf-8")
     spec = load_spec(spec_path)
-    resource = documents(alertmanager_config.outputs(spec, alertmanager.outputs(spec)))[
-        f"{OUT_DIR}/alertmanagerconfig.yaml"]
-    intervals = resource["spec"]["muteTimeIntervals"]
-    assert [i["name"] for i in intervals] == ["maintenance-daily", "maintenance-weekly",
-                                             "maintenance-monthly"]
-    assert intervals[2]["timeIntervals"][0]["daysOfMonth"] == [{"start": 1, "end": 7}]
-    assert "maintenance-daily" in json.dumps(resource["spec"]["route"])
+    files = alertmanager.outputs(spec)
+    resource = documents(alertmanager_config.outputs(spec, files))[f"{OUT_DIR}/alertmanagerconfig.yaml"]
+    assert "muteTimeIntervals" not in resource["spec"]
+    assert "muteTimeIntervals" not in json.dumps(resource["spec"]["route"])
     assert crd_validator.errors(resource) == []
+    assert any("maintenance windows are left out: Europe/Berlin has daylight saving" in note
+               for note in notes(spec, files))
 
 
 def test_static_scrape_writes_scrape_configs_with_the_spec_targets(tmp_path, crd_validator):
@@ -234,12 +237,12 @@ def test_generate_writes_no_secret_value_says_what_it_cannot_and_check_sees_drif
             assert value not in text, path
     for value in values.values():
         assert value not in result.stdout + result.stderr
-    notes = [line for line in result.stdout.splitlines() if line.startswith("note: AlertmanagerConfig:")]
-    assert any('namespace="monitoring"' in n for n in notes)
-    assert any("maintenance windows are left out" in n for n in notes)
+    said = [line for line in result.stdout.splitlines() if line.startswith("note: AlertmanagerConfig:")]
+    assert any('namespace="monitoring"' in n for n in said)
+    assert any("maintenance windows are written in UTC" in n and "UTC+7" in n for n in said)
     assert "kubectl -n monitoring create secret generic vigil-alertmanager" in result.stdout
     comment = (tmp_path / OUT_DIR / "alertmanagerconfig.yaml").read_text(encoding="utf-8")
-    assert "# What it cannot:" in comment and "maintenance windows are left out" in comment
+    assert "# What it cannot:" in comment and "maintenance windows are written in UTC" in comment
 
     write_atomically(tmp_path, {"slo/spec.schema.json": schema_text()})
     # `vigil check`'s drift half (its promtool half is the same as for any spec).
