@@ -214,6 +214,6 @@ def outputs(spec: Spec, files: dict[str, str]) -> dict[str, str]:
                              break_on_hyphens=False, break_long_words=False)
                for line in limitations(spec, plain)]
     comment = (f"The routing of {PLAIN_FILE}, as far as an AlertmanagerConfig can say it.\n"
-               "What it cannot:\n" + "\n".join(bullets))
+               "What it cannot say the same way:\n" + "\n".join(bullets))
     return {f"{resources.OUT_DIR}/alertmanagerconfig.yaml": resources.render(
         spec, config(spec, plain), comment)}
