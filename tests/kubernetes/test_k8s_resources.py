@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from generator import alertmanager, prometheus_config, rules
-from generator.commands import check, render, schema_text
+from generator.commands import check, generate, render, schema_text
 from generator.kubernetes import (
     OUT_DIR,
     KubernetesError,
@@ -268,3 +268,9 @@ def test_the_kustomization_lists_every_resource(example_files):
 
 def test_the_example_spec_is_in_the_repository():
     assert Path(EXAMPLE).is_file()
+
+
+def test_several_specs_with_a_kubernetes_section_are_refused(tmp_path, capsys):
+    assert generate([ROOT / "slo/examples/staging.yaml", EXAMPLE], tmp_path, tool_checks=False) == 1
+    assert f"{EXAMPLE}: a `kubernetes` section is for one spec at a time" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
