@@ -37,8 +37,8 @@ SCHEMA_FILE = Path("slo/spec.schema.json")  # `vigil schema`'s default, beside t
 TOOL_TIMEOUT = 1800  # seconds; promtool's tests of a large spec take minutes on a busy host
 # Directories whose every file comes from the spec: `vigil check` reports strays there.
 MANAGED_DIRS = ("alert_rules", "dashboards", "deploy/alertmanager", "deploy/prometheus",
-                "deploy/grafana", ruler.MIMIR_DIR,
-                "deploy/blackbox")
+                "deploy/grafana", ruler.MIMIR_DIR, "deploy/blackbox",
+                "deploy/kubernetes/operator")
 
 
 def _generators() -> list[Callable[[Spec], dict[str, str]]]:
@@ -57,6 +57,10 @@ def render(spec: Spec) -> dict[str, str]:
                 if path in files:
                     raise AssertionError(f"two generators write {path}")
                 files[path] = text
+        if spec.kubernetes is not None:  # wraps the plain files: rendered last
+            from generator import kubernetes
+
+            files.update(kubernetes.outputs(spec, files))
     return files
 
 
@@ -75,14 +79,16 @@ def _paths(spec_paths: Path | Sequence[Path]) -> list[Path]:
     return [spec_paths] if isinstance(spec_paths, Path) else list(spec_paths)
 
 
-def _render_all(spec_paths: Path | Sequence[Path], mimir: bool = False) -> dict[str, str] | None:
+def _render_all(spec_paths: Path | Sequence[Path], mimir: bool = False,
+                notes: list[str] | None = None) -> dict[str, str] | None:
     """The files of one spec, or of several specs' combined deployment, plus Mimir's
     namespace files if asked; None after printing every problem (each spec is loaded,
-    so one run names all bad files)."""
+    so one run names all bad files). `notes` gets what the Kubernetes resources cannot
+    express, for `vigil generate` to say."""
     specs = _load_all(spec_paths)
     if specs is None:
         return None
-    files = _render_specs(specs)
+    files = _render_specs(specs, notes)
     if files is not None and mimir:
         files.update(ruler.mimir_namespaces(files, {
             s.name: (rules.RULES_FILE if len(specs) == 1 else
@@ -103,9 +109,23 @@ def _load_all(spec_paths: Path | Sequence[Path]) -> list[Spec] | None:
     return None if failed else specs
 
 
-def _render_specs(specs: list[Spec]) -> dict[str, str] | None:
+def _render_specs(specs: list[Spec], notes: list[str] | None = None) -> dict[str, str] | None:
+    from generator import kubernetes
+
     if len(specs) == 1:
-        return render(specs[0])
+        try:
+            files = render(specs[0])
+        except kubernetes.KubernetesError as err:
+            print(f"{specs[0].source}: {err}; nothing was written", file=sys.stderr)
+            return None
+        if notes is not None:
+            notes.extend(kubernetes.notes(specs[0], files))
+        return files
+    with_kubernetes = [str(s.source) for s in specs if s.kubernetes is not None]
+    if with_kubernetes:
+        print(f"{with_kubernetes[0]}: a `kubernetes` section is for one spec at a time (generate "
+              "each into its own --out); nothing was written", file=sys.stderr)
+        return None
     try:
         return deployment.render(specs)
     except SpecError as err:
@@ -122,7 +142,8 @@ def _label(spec_paths: Path | Sequence[Path]) -> str:
 def generate(spec_paths: Path | Sequence[Path], out: Path, tool_checks: bool = True,
              mimir: bool = False) -> int:
     """Render, check with promtool/amtool's loaders (unless `tool_checks` is off), write the set."""
-    files = _render_all(spec_paths, mimir)
+    notes: list[str] = []
+    files = _render_all(spec_paths, mimir, notes)
     if files is None:
         return 1
     if tool_checks and run_tools(files, unit_tests=False):
@@ -135,6 +156,8 @@ def generate(spec_paths: Path | Sequence[Path], out: Path, tool_checks: bool = T
         print(f"vigil generate: {err}; nothing was changed", file=sys.stderr)
         return 1
     print(f"{_label(spec_paths)}: {len(files)} files generated, {len(changed)} changed")
+    for note in notes:
+        print(f"note: {note}")
     return 0
 
 

@@ -25,6 +25,7 @@ from generator.model import (
     EmailSettings,
     EscalationStep,
     Heartbeat,
+    Kubernetes,
     MaintenanceWindow,
     Monitoring,
     Probes,
@@ -252,6 +253,7 @@ class _Builder:
                                                                      DEFAULT_ABSENT_GRACE),
             exporters=self.exporters,
             probes=probes,
+            kubernetes=self._kubernetes(),
         )
 
     # Standard exporters ---------------------------------------------------------------
@@ -309,6 +311,16 @@ class _Builder:
                              f"exporter, but `exporters.{role}` is {source}: read {source}'s "
                              "metrics instead")
                 return
+
+    def _kubernetes(self) -> Kubernetes | None:
+        body = self.data.get("kubernetes")
+        if body in (None, INVALID) or _valid(body).get("namespace") in (None, INVALID):
+            return None
+        body = _valid(body)
+        return Kubernetes(namespace=body["namespace"],
+                          labels=dict(sorted(_valid(body.get("labels") or {}).items())),
+                          secret=body.get("secret") or f"{self.get('name')}-alertmanager",
+                          scrape=body.get("scrape") or "service_monitor")
 
     # Monitoring the monitoring ------------------------------------------------------
     def _monitoring(self, severities: dict[str, Severity], jobs: dict[str, str],

@@ -171,6 +171,16 @@ class Report:
 
 
 @dataclass(frozen=True)
+class Kubernetes:
+    """Where and how the prometheus-operator resources go (generator/kubernetes/)."""
+
+    namespace: str
+    labels: dict[str, str]  # on every resource, for the operator's selectors
+    secret: str  # the Secret the AlertmanagerConfig's secretKeyRefs name
+    scrape: str  # "service_monitor" or "static"
+
+
+@dataclass(frozen=True)
 class Spec:
     source: Path
     name: str
@@ -204,6 +214,7 @@ class Spec:
     # whose dashboards this one's alerts link to, with this spec's selector values as
     # the dashboards' variables; None: its own dashboards.
     dashboards_of: str | None = None
+    kubernetes: Kubernetes | None = None  # None: no Kubernetes resources are generated
 
     # exporter role → "vigil" or the standard exporter read instead (catalogue.STANDARD_EXPORTERS)
     exporters: dict[str, str] = field(default_factory=dict)

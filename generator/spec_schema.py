@@ -322,6 +322,37 @@ PROBES = Obj(
     required=("urls",),
 )
 
+# Kubernetes names and labels (a DNS-1123 label; a label key with an optional prefix).
+K8S_NAME = r"[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?"
+K8S_LABEL_KEY = r"(?:[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
+K8S_LABEL_VALUE = r"(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?"
+
+KUBERNETES = Obj(
+    {
+        "namespace": Str("Namespace of every generated resource (and of the exporters' "
+                         "Services the ServiceMonitors select).", pattern=K8S_NAME,
+                         pattern_hint="a lower-case DNS label such as monitoring"),
+        "labels": MapOf(Str(pattern=K8S_LABEL_VALUE, pattern_hint="a Kubernetes label value"),
+                        "Labels on every generated resource: what the Prometheus resource's "
+                        "ruleSelector and serviceMonitorSelector, and the Alertmanager's "
+                        "alertmanagerConfigSelector match (e.g. release: kube-prometheus-stack).",
+                        key_pattern=K8S_LABEL_KEY, key_hint="a Kubernetes label key"),
+        "secret": Str("Secret holding the receivers' credentials: one key per `{env: NAME}` "
+                      "reference (the variable's name in lower case) or `{file: PATH}` "
+                      "reference (the file's base name). Default `<name>-alertmanager`.",
+                      pattern=K8S_NAME, pattern_hint="a lower-case DNS label"),
+        "scrape": Str("How Prometheus finds the exporters: `service_monitor` (default; "
+                      "ServiceMonitors selecting the exporters' Services in the namespace, "
+                      "as deploy/kubernetes/exporters/ creates them) or `static` (a "
+                      "ScrapeConfig per job with the spec's `targets`, for exporters outside "
+                      "the cluster).", enum=("service_monitor", "static")),
+    },
+    "Also write prometheus-operator resources (PrometheusRule, ServiceMonitor or "
+    "ScrapeConfig, AlertmanagerConfig) and Grafana sidecar dashboard ConfigMaps into "
+    "deploy/kubernetes/operator/.",
+    required=("namespace",),
+)
+
 SPEC = Obj(
     {
         "$schema": Str("JSON Schema for editors."),
@@ -411,6 +442,7 @@ SPEC = Obj(
         ),
         "reports": MapOf(REPORT, "Operations reports `vigil report` writes and mails, by name "
                                  "(e.g. daily, weekly, monthly)."),
+        "kubernetes": KUBERNETES,
     },
     "Vigil spec: thresholds, severities, routing, escalation, maintenance windows and SLOs.",
     required=("version", "severities", "signals"),

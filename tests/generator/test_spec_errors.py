@@ -39,8 +39,8 @@ def _delete(path: str):
 CASES = [
     ("unknown top-level key", _set("thresholds", {}),
      "thresholds: unknown key; expected one of: $schema, alertmanager, defaults, "
-     "duplicate_suppression, email, exporters, extends, grafana_url, jobs, maintenance, "
-     "monitoring, name, probes, receivers, "
+     "duplicate_suppression, email, exporters, extends, grafana_url, jobs, kubernetes, "
+     "maintenance, monitoring, name, probes, receivers, "
      "reliability, reports, runbook_url, selectors, severities, signals, slos, targets, teams, version"),
     ("wrong unit", _set("signals.cpu_usage.warning", "100ms"),
      "signals.cpu_usage.warning: expected a ratio threshold such as \"80%\", got '100ms'"),
