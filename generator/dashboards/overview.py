@@ -89,7 +89,7 @@ def _service_level(ctx: Context, slo: Slo) -> list[Any]:
               description=f"Share of the {period} error budget of {slo.title} still unspent; "
                           "at 0 the budget is exhausted.",
               targets=[target(series.budget_remaining(ctx, slo))],
-              steps=[{"color": series.exhaustion_colour(ctx, slo), "value": None},
+              steps=[{"color": series.exhaustion_colour(ctx), "value": None},
                      {"color": OK_COLOUR, "value": 0}]),
     ]
     if first is not None:

@@ -30,7 +30,7 @@ from generator.model import Slo, Spec
 
 def objective_steps(ctx: Context, slo: Slo) -> list[dict[str, Any]]:
     """Below the objective in the exhaustion alert's colour, at or above it in green."""
-    return [{"color": series.exhaustion_colour(ctx, slo), "value": None},
+    return [{"color": series.exhaustion_colour(ctx), "value": None},
             {"color": OK_COLOUR, "value": clean(slo.objective)}]
 
 
@@ -93,7 +93,7 @@ def budget_gauge(ctx: Context, slo: Slo, width: int, height: int) -> Any:
                     "and the exhaustion alert fires, given at least the SLO's minimum traffic.",
         targets=[target(f"1 - {series.budget_remaining(ctx, slo)}")],
         steps=[{"color": OK_COLOUR, "value": None},
-               {"color": series.exhaustion_colour(ctx, slo), "value": 1}],
+               {"color": series.exhaustion_colour(ctx), "value": 1}],
     )
 
 

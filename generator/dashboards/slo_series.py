@@ -50,8 +50,12 @@ def objective(ctx: Context, slo: Slo) -> str:
     return _series(ctx, "vigil_slo:objective:ratio", slo)
 
 
-def exhaustion_colour(ctx: Context, slo: Slo) -> str:
-    """The colour of the budget-exhausted alert: the severity of the slowest window."""
-    if slo.windows:
-        return ctx.spec.severities[slo.windows[-1].severity].colour
+def exhaustion_colour(ctx: Context) -> str:
+    """The colour of an exhausted error budget (and of an SLI below its objective).
+
+    The most severe severity's colour (red by default), whatever severity the slow
+    budget-burn alert pages with: an exhausted budget is the objective missed, not a
+    warning about it. Grafana colours by the last step a value reaches, so the panels
+    put this colour on the base step below the objective or past 100 % consumed.
+    """
     return ctx.worst_colour
