@@ -21,6 +21,7 @@ from generator import (
     alertmanager,
     blackbox,
     deployment,
+    example_values,
     gc_pause,
     output,
     prometheus_config,
@@ -98,14 +99,19 @@ def _render_all(spec_paths: Path | Sequence[Path], mimir: bool = False,
 
 
 def _load_all(spec_paths: Path | Sequence[Path]) -> list[Spec] | None:
+    """Every spec, or None after printing their problems; warnings go to stderr either way."""
     specs: list[Spec] = []
     failed = False
     for path in _paths(spec_paths):
         try:
-            specs.append(load_spec(path))
+            spec = load_spec(path)
         except SpecError as err:
             _report(err)
             failed = True
+            continue
+        specs.append(spec)
+        for warning in example_values.warnings(path, spec):
+            print(warning, file=sys.stderr)
     return None if failed else specs
 
 

@@ -38,12 +38,11 @@ from generator.model import (
     Spec,
 )
 from generator.schema_dsl import INVALID, Problem, join
-from generator.spec_schema import SIGNAL, SPEC
+from generator.spec_schema import EXAMPLE_URLS, SIGNAL, SPEC
 
 DEFAULTS: dict[str, Any] = {
     "name": "vigil",
-    "grafana_url": "http://localhost:3000",
-    "runbook_url": "https://runbooks.example.com/vigil",
+    **EXAMPLE_URLS,  # valid, so the default; `vigil generate` warns while they are used
     "duplicate_suppression": 300.0,
     "jobs": {e: f"vigil-{e}" for e in catalogue.EXPORTERS},
 }
