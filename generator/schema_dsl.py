@@ -7,6 +7,17 @@ understands, and cannot keep going to report every error in one run with a path 
 as `signals.cpu_usage.warning`. Why not hand-write the JSON Schema next to the
 validator? Because the two would drift. So each node here knows how to check and
 convert a value, and how to describe itself as JSON Schema.
+
+The JSON Schema is rendered twice from the same nodes (see `Render`): once for a
+whole spec and once for a spec that `extends` another, where any key may be left
+out (the base has it) or set to null (removes the base's). Where the loader checks a
+value against the rest of the spec (a threshold key against the declared severities,
+a threshold against its signal's unit), the schema states the same rule as closely as
+JSON Schema can without ever refusing what the loader accepts (`schema_enum`,
+`Free.forms`, `Obj.when`): an editor must not show an error `vigil` would not.
+
+To extend the spec, add a node where its section is built (generator/spec_schema.py);
+a new kind of value is a new Node subclass with `check` and `_schema`.
 """
 
 from __future__ import annotations
@@ -54,6 +65,40 @@ def describe(value: object) -> str:
     return repr(value)
 
 
+@dataclass
+class Render:
+    """How nodes are rendered: for a whole spec, or for an overlay over a base spec.
+
+    `defs` collects the shared definitions (`Shared`) of one rendering, so a threshold
+    form or a signal's shape is written once in the file however often it is used.
+    """
+
+    overlay: bool = False
+    defs: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def full(self) -> Render:
+        """Lists replace what the base has, whole: their items are complete values."""
+        return Render(False, self.defs)
+
+    def as_overlay(self) -> Render:
+        return Render(True, self.defs)
+
+    def child(self, node: Node) -> dict[str, Any]:
+        """A mapping's value: in an overlay also null (removes the base's value)."""
+        schema = node.json_schema(self)
+        if not self.overlay:
+            return schema
+        if "type" in schema and "oneOf" not in schema:  # a typed value: add null to it
+            types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+            schema = {**schema, "type": types if "null" in types else [*types, "null"]}
+            if "enum" in schema:
+                schema["enum"] = [*schema["enum"], None]
+            return schema
+        described = {k: schema[k] for k in ("description",) if k in schema}
+        rest = {k: v for k, v in schema.items() if k != "description"}
+        return {**described, "anyOf": [{"type": "null"}, rest]}
+
+
 class Node:
     """A schema node. `check` returns the converted value or INVALID, and records problems."""
 
@@ -62,22 +107,34 @@ class Node:
     def check(self, value: Any, path: str, problems: list[Problem]) -> Any:
         raise NotImplementedError
 
-    def json_schema(self) -> dict[str, Any]:
-        raise NotImplementedError
-
-    def _with_description(self, schema: dict[str, Any]) -> dict[str, Any]:
+    def json_schema(self, render: Render | None = None) -> dict[str, Any]:
+        schema = self._schema(render or Render())
         if self.description:
             schema = {"description": self.description, **schema}
         return schema
 
+    def _schema(self, render: Render) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+def anchored(pattern: str) -> str:
+    """A JSON Schema pattern matching the whole value, as `re.fullmatch` does."""
+    return f"^(?:{pattern})$"
+
 
 @dataclass
 class Str(Node):
+    """A string. `schema_enum` lists, for the JSON Schema only, the names a value can take
+    when the loader checks it against the spec's own declarations (a severity named in
+    a burn window must be a declared severity, and declared ones are from that list)."""
+
     description: str = ""
     pattern: str | None = None
     pattern_hint: str = ""
     enum: tuple[str, ...] = ()
     min_length: int = 0
+    schema_enum: tuple[str, ...] = ()
+    example: str | None = None
 
     def check(self, value: Any, path: str, problems: list[Problem]) -> Any:
         if not isinstance(value, str):
@@ -102,15 +159,17 @@ class Str(Node):
             return "one of " + ", ".join(self.enum)
         return self.pattern_hint or "a string"
 
-    def json_schema(self) -> dict[str, Any]:
+    def _schema(self, render: Render) -> dict[str, Any]:
         schema: dict[str, Any] = {"type": "string"}
-        if self.enum:
-            schema["enum"] = list(self.enum)
+        if self.enum or self.schema_enum:
+            schema["enum"] = list(self.enum or self.schema_enum)
         if self.pattern:
-            schema["pattern"] = f"^(?:{self.pattern})$"
+            schema["pattern"] = anchored(self.pattern)
         if self.min_length:
             schema["minLength"] = self.min_length
-        return self._with_description(schema)
+        if self.example is not None:
+            schema["examples"] = [self.example]
+        return schema
 
 
 @dataclass
@@ -133,21 +192,26 @@ class Num(Node):
             return INVALID
         return int(number) if self.integer else number
 
-    def json_schema(self) -> dict[str, Any]:
+    def _schema(self, render: Render) -> dict[str, Any]:
         schema: dict[str, Any] = {"type": "integer" if self.integer else "number"}
         if self.minimum is not None:
             schema["minimum"] = self.minimum
-        return self._with_description(schema)
+        return schema
 
 
 @dataclass
 class Quantity(Node):
-    """A string in one unit family, converted by `parse` (e.g. units.parse_duration)."""
+    """A string in one unit family, converted by `parse` (e.g. units.parse_duration).
+
+    `pattern` is the notation `parse` reads (from generator/units.py), for editors;
+    `example` is a value right for this field, bounds included (a test checks it).
+    """
 
     parse: Callable[[str], Any]
     example: str
     description: str = ""
     accept: Callable[[Any], str | None] | None = None  # extra rule: returns a message if bad
+    pattern: str | None = None
 
     def check(self, value: Any, path: str, problems: list[Problem]) -> Any:
         if not isinstance(value, str):
@@ -169,8 +233,12 @@ class Quantity(Node):
             return INVALID
         return parsed
 
-    def json_schema(self) -> dict[str, Any]:
-        return self._with_description({"type": "string", "examples": [self.example]})
+    def _schema(self, render: Render) -> dict[str, Any]:
+        schema: dict[str, Any] = {"type": "string"}
+        if self.pattern:
+            schema["pattern"] = anchored(self.pattern)
+        schema["examples"] = [self.example]
+        return schema
 
 
 @dataclass
@@ -183,16 +251,23 @@ class Bool(Node):
             return INVALID
         return value
 
-    def json_schema(self) -> dict[str, Any]:
-        return self._with_description({"type": "boolean"})
+    def _schema(self, render: Render) -> dict[str, Any]:
+        return {"type": "boolean"}
 
 
 @dataclass
 class Free(Node):
-    """A value checked elsewhere (thresholds need the signal's unit to be read)."""
+    """A value checked elsewhere (thresholds need the signal's unit to be read).
+
+    `forms` are the JSON Schemas of what that later check accepts (a ratio threshold
+    `80%`, `< 4.0`, `20% below average`), so an editor flags `100ms` on a ratio; here
+    only the type is checked, and the loader says what is wrong in its own words.
+    """
 
     description: str = ""
     types: tuple[str, ...] = ("string", "number")
+    forms: tuple[dict[str, Any], ...] = ()
+    examples: tuple[str, ...] = ()
 
     def check(self, value: Any, path: str, problems: list[Problem]) -> Any:
         if isinstance(value, dict | list) or value is None:
@@ -200,8 +275,12 @@ class Free(Node):
             return INVALID
         return value
 
-    def json_schema(self) -> dict[str, Any]:
-        return self._with_description({"type": list(self.types)})
+    def _schema(self, render: Render) -> dict[str, Any]:
+        schema: dict[str, Any] = {"anyOf": list(self.forms)} if self.forms else \
+            {"type": list(self.types)}
+        if self.examples:
+            schema["examples"] = list(self.examples)
+        return schema
 
 
 @dataclass
@@ -224,13 +303,14 @@ class ListOf(Node):
             return INVALID
         return [self.item.check(v, join(path, i), problems) for i, v in enumerate(value)]
 
-    def json_schema(self) -> dict[str, Any]:
-        schema: dict[str, Any] = {"type": "array", "items": self.item.json_schema()}
+    def _schema(self, render: Render) -> dict[str, Any]:
+        # An overlay's list replaces the base's whole: each item is a complete value.
+        schema: dict[str, Any] = {"type": "array", "items": self.item.json_schema(render.full())}
         if self.min_items:
             schema["minItems"] = self.min_items
         if self.max_items is not None:
             schema["maxItems"] = self.max_items
-        return self._with_description(schema)
+        return schema
 
 
 NAME_PATTERN = r"[a-z][a-z0-9_]*"
@@ -238,12 +318,18 @@ NAME_PATTERN = r"[a-z][a-z0-9_]*"
 
 @dataclass
 class MapOf(Node):
-    """A mapping whose keys the user chooses (signal names, receiver names)."""
+    """A mapping whose keys the user chooses (signal names, receiver names).
+
+    `known` gives some keys a node of their own (each catalogue signal its unit's
+    thresholds); `key_enum` closes the set of keys (severity names).
+    """
 
     value: Node
     description: str = ""
     key_pattern: str = NAME_PATTERN
     key_hint: str = "a lower_snake_case name"
+    known: Mapping[str, Node] = field(default_factory=dict)
+    key_enum: tuple[str, ...] = ()
 
     def check(self, value: Any, path: str, problems: list[Problem]) -> Any:
         if value is None:
@@ -256,15 +342,21 @@ class MapOf(Node):
             if not isinstance(key, str) or not re.fullmatch(self.key_pattern, key):
                 problems.append(Problem(join(path, str(key)), f"expected {self.key_hint} as key"))
                 continue
-            result[key] = self.value.check(item, join(path, key), problems)
+            if self.key_enum and key not in self.key_enum:
+                problems.append(Problem(join(path, key), f"expected {self.key_hint} as key: "
+                                                         f"one of {', '.join(self.key_enum)}"))
+                continue
+            result[key] = self.known.get(key, self.value).check(item, join(path, key), problems)
         return result
 
-    def json_schema(self) -> dict[str, Any]:
-        return self._with_description({
-            "type": "object",
-            "propertyNames": {"pattern": f"^{self.key_pattern}$"},
-            "additionalProperties": self.value.json_schema(),
-        })
+    def _schema(self, render: Render) -> dict[str, Any]:
+        names = {"enum": list(self.key_enum)} if self.key_enum else \
+            {"pattern": f"^{self.key_pattern}$"}
+        schema: dict[str, Any] = {"type": ["object", "null"], "propertyNames": names}
+        if self.known:
+            schema["properties"] = {k: render.child(v) for k, v in self.known.items()}
+        schema["additionalProperties"] = render.child(self.value)
+        return schema
 
 
 @dataclass
@@ -273,7 +365,10 @@ class Obj(Node):
 
     `extra` admits further keys (a signal's thresholds are keyed by severity names the
     spec itself declares); whether such a key is allowed is decided later, by whoever
-    knows the severities.
+    knows the severities. `extra_keys` names, for the JSON Schema, every key `extra`
+    can take (declared severities come from that list), so an editor flags a typo.
+    `when` gives extra keys another node for the JSON Schema when a field has a value
+    (a custom signal's thresholds follow its `unit`): `(field, value, node)`.
     """
 
     fields: Mapping[str, Node]
@@ -282,6 +377,8 @@ class Obj(Node):
     defaults: Mapping[str, Any] = field(default_factory=dict)
     extra: Node | None = None
     exactly_one_of: tuple[str, ...] = ()
+    extra_keys: tuple[str, ...] = ()
+    when: tuple[tuple[str, str, Node], ...] = ()
 
     def check(self, value: Any, path: str, problems: list[Problem]) -> Any:
         if value is None:
@@ -309,14 +406,107 @@ class Obj(Node):
                 problems.append(Problem(path, f"expected exactly one of {options}"))
         return result
 
-    def json_schema(self) -> dict[str, Any]:
+    def _schema(self, render: Render) -> dict[str, Any]:
+        properties = {k: render.child(v) for k, v in self.fields.items()}
+        additional: Any = False
+        if self.extra is not None and self.extra_keys:
+            properties.update({k: render.child(self.extra) for k in self.extra_keys
+                               if k not in properties})
+        elif self.extra is not None:
+            additional = render.child(self.extra)
+        # Null reads as an empty mapping, which only required keys can make wrong.
+        nullable = render.overlay or not self.required
         schema: dict[str, Any] = {
-            "type": "object",
-            "properties": {k: v.json_schema() for k, v in self.fields.items()},
-            "additionalProperties": self.extra.json_schema() if self.extra else False,
+            "type": ["object", "null"] if nullable else "object",
+            "properties": properties,
+            "additionalProperties": additional,
         }
-        if self.required:
+        if self.required and not render.overlay:
             schema["required"] = list(self.required)
-        if self.exactly_one_of:
+        if self.exactly_one_of and not render.overlay:
+            # "at most one" as well as "at least one": a null value is no mapping at all
             schema["oneOf"] = [{"required": [k]} for k in self.exactly_one_of]
-        return self._with_description(schema)
+        if self.when:
+            schema["allOf"] = [
+                {"if": {"properties": {key: {"const": value}}, "required": [key]},
+                 "then": self._keyed(node, render)}
+                for key, value, node in self.when
+            ]
+        return schema
+
+    def _keyed(self, node: Node, render: Render) -> dict[str, Any]:
+        """Every extra key as `node`; written once in `$defs` when `node` is Shared."""
+        keyed = {"properties": {k: render.child(node) for k in self.extra_keys}}
+        if not isinstance(node, Shared):
+            return keyed
+        name = f"{node.name}-keys{'-overlay' if render.overlay else ''}"
+        render.defs.setdefault(name, keyed)
+        return {"$ref": f"#/$defs/{name}"}
+
+
+@dataclass
+class Either(Node):
+    """`then` when the mapping has `key`, else `otherwise` (a signal with `expr` is custom)."""
+
+    key: str
+    then: Node
+    otherwise: Node
+    description: str = ""
+
+    def check(self, value: Any, path: str, problems: list[Problem]) -> Any:
+        chosen = self.then if isinstance(value, dict) and self.key in value else self.otherwise
+        return chosen.check(value, path, problems)
+
+    def _schema(self, render: Render) -> dict[str, Any]:
+        return {"if": {"type": "object", "required": [self.key]},
+                "then": self.then.json_schema(render), "else": self.otherwise.json_schema(render)}
+
+
+@dataclass
+class Overlay(Node):
+    """`node` as a spec that `extends` another writes it: every key optional or null."""
+
+    node: Node
+    description: str = ""
+
+    def check(self, value: Any, path: str, problems: list[Problem]) -> Any:
+        return self.node.check(value, path, problems)
+
+    def _schema(self, render: Render) -> dict[str, Any]:
+        return self.node.json_schema(render.as_overlay())
+
+
+@dataclass
+class SchemaView(Node):
+    """Checked as `node`, rendered as `schema`: for a section whose JSON Schema states
+    rules the loader checks later with the rest of the spec at hand (a custom signal
+    needs `expr`), so the loader's own messages stay as they are."""
+
+    node: Node
+    schema: Node
+    description: str = ""
+
+    def check(self, value: Any, path: str, problems: list[Problem]) -> Any:
+        return self.node.check(value, path, problems)
+
+    def _schema(self, render: Render) -> dict[str, Any]:
+        return self.schema.json_schema(render)
+
+
+@dataclass
+class Shared(Node):
+    """`node` written once under `$defs` and referred to wherever it is used."""
+
+    name: str
+    node: Node
+    description: str = ""
+
+    def check(self, value: Any, path: str, problems: list[Problem]) -> Any:
+        return self.node.check(value, path, problems)
+
+    def _schema(self, render: Render) -> dict[str, Any]:
+        key = f"{self.name}-overlay" if render.overlay else self.name
+        if key not in render.defs:
+            render.defs[key] = {}  # reserved first: a node may refer to itself
+            render.defs[key] = self.node.json_schema(render)
+        return {"$ref": f"#/$defs/{key}"}

@@ -11,15 +11,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator import catalogue, latency, units
+from generator import catalogue, latency, thresholds, units
 from generator.schema_dsl import (
     Bool,
+    Either,
     Free,
     ListOf,
     MapOf,
+    Node,
     Num,
     Obj,
+    Overlay,
     Quantity,
+    Render,
+    SchemaView,
+    Shared,
     Str,
 )
 
@@ -54,8 +60,9 @@ EXAMPLE_URLS = {
 }
 
 
-def _duration(description: str = "", positive: bool = True,
+def _duration(description: str, example: str, positive: bool = True,
               maximum: float = MAX_SPAN) -> Quantity:
+    """A duration field; `example` is one right for it (a test checks it passes `accept`)."""
     def accept(seconds: float) -> str | None:
         if positive and seconds <= 0:
             return "expected a duration above zero"
@@ -65,16 +72,18 @@ def _duration(description: str = "", positive: bool = True,
             return "expected a whole number of milliseconds"
         return None
 
-    return Quantity(units.parse_duration, "5m", description, accept)
+    return Quantity(units.parse_duration, example, description, accept,
+                    pattern=rf"\s*{units.DURATION_PATTERN}\s*")
 
 
-def _percent(description: str, below_100: bool = True) -> Quantity:
+def _percent(description: str, example: str, below_100: bool = True) -> Quantity:
     def accept(ratio: float) -> str | None:
         if below_100 and not 0 < ratio < 1:
             return "expected a percentage above 0% and below 100%"
         return None
 
-    return Quantity(units.parse_percent, "99.9%", description, accept)
+    return Quantity(units.parse_percent, example, description, accept,
+                    pattern=rf"\s*{units.PERCENT_PATTERN}\s*")
 
 
 SECRET = Obj(
@@ -112,8 +121,15 @@ RECEIVER = Obj(
     "How one person or team is reached, per channel.",
 )
 
-SIGNAL = Obj(
-    {
+# Severity names a spec may declare. A closed list, so that a threshold key (`warnign:`)
+# or a severity named elsewhere can be checked in an editor, which cannot look up the
+# spec's own `severities`; every alerting and paging convention's names are in it.
+SEVERITY_NAMES = ("critical", "high", "major", "error", "warning", "medium", "minor", "low",
+                  "notice", "info", "page", "ticket")
+# Keys only a custom signal (one with `expr`) may set.
+CUSTOM_ONLY = ("expr", "unit", "exporter", "dashboard", "by", "direction")
+
+_SIGNAL_FIELDS: dict[str, Node] = {
         "title": Str("Human title; defaults to the catalogue's.", min_length=1),
         "description": Str("What the signal measures."),
         "runbook": Str("What an operator should do when it fires."),
@@ -127,7 +143,7 @@ SIGNAL = Obj(
         "direction": Str("Which side of the threshold is bad, for a custom signal.",
                          enum=("above", "below")),
         "for": _duration("How long the threshold must be crossed before the alert fires.",
-                         positive=False, maximum=MAX_WAIT),
+                         "5m", positive=False, maximum=MAX_WAIT),
         "team": Str("Team the alert belongs to (a key of `teams`, or a free label).",
                     min_length=1),
         "recipients": ListOf(Str(), "Receivers notified instead of the severity's recipients.",
@@ -137,23 +153,70 @@ SIGNAL = Obj(
         "enabled": Bool("false keeps the signal on dashboards but raises no alert."),
         "absent_for": _duration("How long the signal's metrics may be missing from a target "
                                 "before its absent-data alert fires; overrides "
-                                "`defaults.absent_for`.", maximum=MAX_WAIT),
+                                "`defaults.absent_for`.", "10m", maximum=MAX_WAIT),
         "optional": Bool("true: the signal's metrics may legitimately be missing (no "
                          "absent-data alert)."),
-    },
+    }
+_THRESHOLD = Free("Threshold for the severity of the same name: `80%`, `100ms`, `500/s`, "
+                  "`5/h`, `any`, `20% below average`, `< 4.0`.")
+
+
+def _threshold(unit: str, signed: bool = False) -> Node:
+    """A threshold of `unit` (JSON Schema only: the loader reads it with the signal's unit)."""
+    kind = f"{unit}-signed" if signed else unit
+    return Shared(f"threshold-{kind}", Free(
+        f"Threshold (unit {unit}) for the severity of the same name; "
+        f"{thresholds.expected(unit)}.", forms=thresholds.json_forms(unit, signed),
+        examples=(thresholds.example(unit),)))
+
+
+SIGNAL = Obj(
+    _SIGNAL_FIELDS,
     "A signal's thresholds are keys named after severities, e.g. `warning: 80%`.",
-    extra=Free("Threshold for the severity of the same name: `80%`, `100ms`, `500/s`, "
-               "`5/h`, `any`, `20% below average`, `< 4.0`."),
+    extra=_THRESHOLD, extra_keys=SEVERITY_NAMES,
+)
+
+# What editors see of a signal: a catalogue one takes its unit's thresholds and none of
+# the custom keys; any other name (or a catalogue one with `expr`) is custom, needs
+# `expr` and `unit`, and its thresholds follow `unit`.
+CUSTOM_SIGNAL = Shared("custom-signal", Obj(
+    _SIGNAL_FIELDS,
+    "A custom signal (not in the catalogue): `expr` and `unit` are required; thresholds "
+    "are keys named after severities.",
+    required=("expr", "unit"), extra=_THRESHOLD, extra_keys=SEVERITY_NAMES,
+    when=tuple(("unit", unit, _threshold(unit, unit in thresholds.SIGNED_UNITS))
+               for unit in catalogue.UNIT_KINDS),
+))
+_CATALOGUE_SIGNALS = {unit: Shared(f"catalogue-signal-{unit}", Obj(
+    {k: v for k, v in _SIGNAL_FIELDS.items() if k not in CUSTOM_ONLY},
+    f"A catalogue signal in {unit}: thresholds are keys named after severities.",
+    extra=_threshold(unit), extra_keys=SEVERITY_NAMES,
+)) for unit in catalogue.UNIT_KINDS}
+
+
+def _catalogue_signal(definition: catalogue.SignalDefinition) -> Node:
+    return Either("expr", CUSTOM_SIGNAL, _CATALOGUE_SIGNALS[definition.unit],
+                  f"{definition.title}: {definition.description}")
+
+
+SIGNALS = SchemaView(
+    MapOf(SIGNAL, "Signals with their thresholds; names from the catalogue, or custom ones "
+                  "with `expr` and `unit`."),
+    MapOf(CUSTOM_SIGNAL, "Signals with their thresholds; names from the catalogue, or custom "
+                         "ones with `expr` and `unit`.",
+          known={name: _catalogue_signal(d) for name, d in catalogue.BUILTIN.items()}),
 )
 
 BURN_WINDOW = Obj(
     {
-        "long": _duration("Long window; both windows must burn for the alert to fire."),
-        "short": _duration("Short window; makes the alert stop soon after the burn stops."),
+        "long": _duration("Long window; both windows must burn for the alert to fire.", "1h"),
+        "short": _duration("Short window; makes the alert stop soon after the burn stops.",
+                           "5m"),
         "budget": _percent("Share of the period's error budget this pair alerts on; the burn "
-                           "factor is budget × period / long (2% over 1h of 30d → 14.4)."),
-        "severity": Str("Severity of the alert (a key of `severities`)."),
-        "for": _duration("Optional `for` of this alert.", maximum=MAX_WAIT),
+                           "factor is budget × period / long (2% over 1h of 30d → 14.4).", "2%"),
+        "severity": Str("Severity of the alert (a key of `severities`).",
+                        schema_enum=SEVERITY_NAMES),
+        "for": _duration("Optional `for` of this alert.", "2m", maximum=MAX_WAIT),
     },
     "One multiwindow burn-rate alert.",
     required=("long", "short", "budget", "severity"),
@@ -162,12 +225,12 @@ BURN_WINDOW = Obj(
 LATENCY_SLI = Obj(
     {
         "threshold": _duration("Requests answered within this time are good; it must be one "
-                               "of `buckets`, e.g. 300ms."),
+                               "of `buckets`, e.g. 300ms.", "300ms"),
         "metric": Str("Histogram the SLI reads, without `_bucket`; default the http "
                       f"exporter's {latency.HTTP_HISTOGRAM}.", pattern=r"[a-zA-Z_:][a-zA-Z0-9_:]*",
                       pattern_hint="a metric name"),
         "selector": Str("Extra label matchers, e.g. `route!=\"/healthz\"`."),
-        "buckets": ListOf(_duration("A bucket's upper bound."),
+        "buckets": ListOf(_duration("A bucket's upper bound.", "250ms"),
                           "The histogram's bucket bounds as its exporter is configured (the "
                           "http exporter's `request_duration_buckets`); default the http "
                           "exporter's default buckets. Needed for any other `metric`.",
@@ -182,8 +245,8 @@ SLO = Obj(
     {
         "title": Str("Human title.", min_length=1),
         "description": Str("What the objective promises."),
-        "objective": _percent("Target share of good events, e.g. 99.9%."),
-        "period": _duration("Compliance period; the error budget is spent over it."),
+        "objective": _percent("Target share of good events, e.g. 99.9%.", "99.9%"),
+        "period": _duration("Compliance period; the error budget is spent over it.", "30d"),
         "sli": Obj(
             {
                 "error": Str("PromQL rate of bad events; `$window` is the range, `$sel` the "
@@ -202,13 +265,14 @@ SLO = Obj(
                           min_items=1),
         "min_rate": Quantity(units.parse_rate, "1/m",
                              "Below this rate of total events no burn-rate alert fires: "
-                             "a handful of requests must not page anyone."),
-        "for": _duration("`for` applied to every burn-rate alert without its own.",
+                             "a handful of requests must not page anyone.",
+                             pattern=rf"\s*{units.RATE_PATTERN}\s*"),
+        "for": _duration("`for` applied to every burn-rate alert without its own.", "2m",
                          maximum=MAX_WAIT),
         "team": Str("Team label of the SLO's alerts.", min_length=1),
         "dashboard": Str("Dashboard that shows the SLI.", enum=catalogue.DASHBOARDS),
         "absent_for": _duration("How long the SLI may return no data before its alert fires; "
-                                "overrides `defaults.absent_for`.", maximum=MAX_WAIT),
+                                "overrides `defaults.absent_for`.", "10m", maximum=MAX_WAIT),
     },
     "A service level objective with multiwindow, multi-burn-rate alerts.",
     required=("objective", "sli"),
@@ -219,13 +283,13 @@ SEVERITY = Obj(
         "priority": Str("Incident priority.", enum=PRIORITIES),
         "channels": ListOf(Str(enum=CHANNELS), "Channels used for this severity.", min_items=1),
         "recipients": ListOf(Str(), "Receivers notified first.", min_items=1),
-        "response": _duration("Time to first response."),
-        "resolution": _duration("Time to resolution."),
+        "response": _duration("Time to first response.", "15m"),
+        "resolution": _duration("Time to resolution.", "4h"),
         "colour": Str("Colour of this severity's threshold lines on dashboards."),
         "escalation": ListOf(
             Obj(
                 {
-                    "after": _duration("Time since the alert started firing.",
+                    "after": _duration("Time since the alert started firing.", "30m",
                                        maximum=MAX_ESCALATION),
                     "notify": ListOf(Str(), "Receivers of this escalation level.", min_items=1),
                 },
@@ -247,7 +311,8 @@ MAINTENANCE_WINDOW = Obj(
         "start": Str("Start time, HH:MM.", pattern=CLOCK, pattern_hint='a time such as "02:00"'),
         "end": Str("End time, HH:MM, after start.", pattern=CLOCK,
                    pattern_hint='a time such as "04:00"'),
-        "severities": ListOf(Str(), "Severities muted; all when left out.", min_items=1),
+        "severities": ListOf(Str(schema_enum=SEVERITY_NAMES), "Severities muted; all when "
+                             "left out.", min_items=1),
     },
     "A recurring window in which alerts are muted.",
     required=("days", "start", "end"),
@@ -257,7 +322,7 @@ REPORT = Obj(
     {
         "audience": Str("Who reads it, e.g. Engineering leadership.", min_length=1),
         "period": _duration("The period it covers and is compared with the one before "
-                            "(1d, 7d or 30d).", maximum=90 * 86400.0),
+                            "(1d, 7d or 30d).", "7d", maximum=90 * 86400.0),
         "recipients": ListOf(Str(min_length=1), "Receivers it is mailed to (their `email`).",
                              min_items=1),
     },
@@ -285,25 +350,27 @@ MONITORING = Obj(
                 "token": SECRET,
                 "repeat_interval": _duration("How often the Watchdog is posted again; keep it "
                                              "well under the heartbeat service's grace time.",
-                                             maximum=MAX_WAIT),
+                                             "1m", maximum=MAX_WAIT),
             },
             "The dead man's switch: the Watchdog's dedicated receiver.",
         ),
         "severity": Str("Severity of the monitoring alerts (a key of `severities`); "
-                        "default warning."),
+                        "default warning.", schema_enum=SEVERITY_NAMES),
         "target_down": Obj(
-            {"severity": Str("Severity of a scrape target down; default critical."),
-             "for": _duration("How long a target must be down.", positive=False,
+            {"severity": Str("Severity of a scrape target down; default critical.",
+                             schema_enum=SEVERITY_NAMES),
+             "for": _duration("How long a target must be down.", "5m", positive=False,
                               maximum=MAX_WAIT)},
             "An exporter, Prometheus or Alertmanager that Prometheus cannot scrape.",
         ),
-        "for": _duration("`for` of the other monitoring alerts.", positive=False,
+        "for": _duration("`for` of the other monitoring alerts.", "10m", positive=False,
                          maximum=MAX_WAIT),
         "team": Str("Team label of the monitoring alerts; default `defaults.team`.",
                     min_length=1),
         "info_inhibitor": Str("Severity whose alerts notify only while an alert of a more "
                               "severe one fires in the same deployment (kube-prometheus's "
-                              "InfoInhibitor); default info when declared. `none` turns it off."),
+                              "InfoInhibitor); default info when declared. `none` turns it off.",
+                              schema_enum=(*SEVERITY_NAMES, "none")),
         **_SELF_JOB,
     },
     "Alerts about the monitoring itself: Watchdog, targets and scrapes, exporters' health, "
@@ -361,7 +428,7 @@ KUBERNETES = Obj(
     required=("namespace",),
 )
 
-SPEC = Obj(
+SPEC_BODY = Obj(
     {
         "$schema": Str("JSON Schema for editors."),
         "version": Num("Spec format version.", integer=True, minimum=1),
@@ -389,20 +456,21 @@ SPEC = Obj(
         "probes": PROBES,
         "alertmanager": ListOf(Str(pattern=r"\S+:\d+", pattern_hint="host:port"),
                                "Alertmanager addresses Prometheus sends alerts to."),
-        "defaults": Obj({"for": _duration("Default `for` of signal alerts.", positive=False,
+        "defaults": Obj({"for": _duration("Default `for` of signal alerts.", "5m", positive=False,
                                            maximum=MAX_WAIT),
                          "team": Str("Default team label.", min_length=1),
                          "absent_for": _duration("How long a signal's metrics (or an SLO's SLI) "
                                                  "may be missing before the absent-data alert "
-                                                 "fires.", maximum=MAX_WAIT),
+                                                 "fires.", "10m", maximum=MAX_WAIT),
                          "absent_grace": _duration("How long a new target has to produce its "
                                                    "series before they count as absent.",
-                                                   maximum=MAX_WAIT)},
+                                                   "5m", maximum=MAX_WAIT)},
                         "Defaults for every signal."),
         "duplicate_suppression": _duration("A repeated alert is not sent again within this "
                                            "interval; Alertmanager's group_interval.",
-                                           maximum=MAX_WAIT),
-        "severities": MapOf(SEVERITY, "Severities by name, e.g. critical, warning, info."),
+                                           "5m", maximum=MAX_WAIT),
+        "severities": MapOf(SEVERITY, "Severities by name, e.g. critical, warning, info.",
+                            key_hint="a severity name", key_enum=SEVERITY_NAMES),
         "receivers": MapOf(RECEIVER, "People and teams, and how each is reached."),
         "email": Obj(
             {
@@ -428,21 +496,21 @@ SPEC = Obj(
             },
             "Recurring maintenance windows in which alerts are muted.",
         ),
-        "signals": MapOf(SIGNAL, "Signals with their thresholds; names from the catalogue, "
-                                 "or custom ones with `expr` and `unit`."),
+        "signals": SIGNALS,
         "slos": MapOf(SLO, "Service level objectives."),
         "monitoring": MONITORING,
         "reliability": Obj(
-            {**{k: _duration(d, maximum=10 * MAX_SPAN) for k, d in (
-                ("mttr", "Mean time to recovery target."),
-                ("mtbf", "Mean time between failures target."),
-                ("rpo", "Recovery point objective."),
-                ("rto", "Recovery time objective."),
+            {**{k: _duration(d, example, maximum=10 * MAX_SPAN) for k, d, example in (
+                ("mttr", "Mean time to recovery target.", "1h"),
+                ("mtbf", "Mean time between failures target.", "30d"),
+                ("rpo", "Recovery point objective.", "15m"),
+                ("rto", "Recovery time objective.", "4h"),
             )},
              "window": _duration("Window over which MTTR and MTBF are measured against their "
                                  "targets (default 30d); reports add their own periods.",
-                                 maximum=90 * 86400.0),
-             "severities": ListOf(Str(min_length=1), "Severities whose incidents count as "
+                                 "30d", maximum=90 * 86400.0),
+             "severities": ListOf(Str(min_length=1, schema_enum=SEVERITY_NAMES),
+                                  "Severities whose incidents count as "
                                   "failures in MTTR and MTBF (default: those of priority P0 "
                                   "and P1).", min_items=1)},
             "Reliability targets: shown on the overview dashboard; MTTR and MTBF are measured "
@@ -457,11 +525,19 @@ SPEC = Obj(
 )
 
 
+# A spec that `extends` another is an overlay: it may leave out anything the base has,
+# even required keys, and null removes a base's key. The loader checks the merged spec
+# with SPEC_BODY; editors see only the file, so they get the overlay's rules for it.
+SPEC = Either("extends", Overlay(SPEC_BODY), SPEC_BODY, SPEC_BODY.description)
+
+
 def json_schema() -> dict[str, Any]:
     """The spec's JSON Schema (draft 2020-12), for editors and `vigil schema`."""
-    schema = SPEC.json_schema()
+    render = Render()
+    schema = SPEC.json_schema(render)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "Vigil spec",
         **schema,
+        "$defs": dict(sorted(render.defs.items())),
     }

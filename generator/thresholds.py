@@ -23,8 +23,11 @@ from dataclasses import dataclass
 
 from generator import units
 
-_BASELINE_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*%\s+below\s+(?:its\s+)?(?:average|baseline)$")
-_COMPARATOR_RE = re.compile(r"^(>=|<=|>|<)\s*(.+)$")
+BASELINE_PATTERN = r"(\d+(?:\.\d+)?)\s*%\s+below\s+(?:its\s+)?(?:average|baseline)"
+COMPARATOR_PATTERN = r"(>=|<=|>|<)"
+ANY_WORDS = ("any", "any detection", "any increase")  # read case-insensitively
+_BASELINE_RE = re.compile(f"^{BASELINE_PATTERN}$")
+_COMPARATOR_RE = re.compile(rf"^{COMPARATOR_PATTERN}\s*(.+)$")
 
 ABOVE = ">"
 BELOW = "<"
@@ -126,7 +129,7 @@ def _check_meaningful(kind: str, value: float, unit: str, text: str, signed: boo
 
 
 def _parse_events(text: str, severity: str, unit: str) -> Threshold:
-    if text.lower() in {"any", "any detection", "any increase"}:
+    if text.lower() in ANY_WORDS:
         return Threshold(severity, ANY, 0.0, text, window=ANY_WINDOW)
     try:
         rate = units.parse_rate(text)
@@ -146,6 +149,45 @@ def _parse_value(body: str, unit: str) -> float:
         # `4.0/5.0` as the plan writes satisfaction: the scale is documentation.
         body = body.split("/")[0].strip()
     return units.parse_number(body)
+
+
+# What a value of each unit is written as, after an optional comparator (`_parse_value`).
+_VALUE_PATTERNS = {
+    "ratio": units.PERCENT_PATTERN,
+    "seconds": units.DURATION_PATTERN,
+    "per_second": units.RATE_PATTERN,
+    "score": rf"{units.NUMBER_PATTERN}\s*(?:/.*)?",  # `4.0/5.0`: the scale is documentation
+}
+_NUMBER_UNITS = frozenset({"count", "score", "currency", "bytes"})
+
+
+def _any_case(word: str) -> str:
+    """`any` as a pattern matching it in any case (JSON Schema patterns have no flags);
+    the words are letters and spaces only."""
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in word)
+
+
+def json_forms(unit: str, signed: bool = False) -> tuple[dict[str, object], ...]:
+    """JSON Schemas of the thresholds `parse_threshold` reads for `unit`, for editors.
+
+    Built from the parsers' own patterns, and never narrower than them: what they
+    refuse by value (`0%`, a ratio above 100 %) is left to the loader's message.
+    """
+    if unit == "events":
+        words = "|".join(_any_case(w) for w in ANY_WORDS)
+        string = f"{words}|{units.RATE_PATTERN}"
+    else:
+        value = _VALUE_PATTERNS.get(unit, units.NUMBER_PATTERN)
+        string = f"{BASELINE_PATTERN}|(?:{COMPARATOR_PATTERN}\\s*)?(?:{value})"
+    forms: list[dict[str, object]] = [{"type": "string", "pattern": f"^\\s*(?:{string})\\s*$"}]
+    if unit in _NUMBER_UNITS:
+        forms.append({"type": "number"} if signed else {"type": "number", "exclusiveMinimum": 0})
+    return tuple(forms)
+
+
+def example(unit: str) -> str:
+    """One threshold of `unit` as the spec writes it (the first of `expected`'s)."""
+    return _EXAMPLES[unit].split(",")[0].split(" or ")[0].strip('"')
 
 
 def strictness_order(first: Threshold, second: Threshold) -> bool:

@@ -22,11 +22,17 @@ _DURATION_UNITS: dict[str, float] = {
     "w": 604800.0,
     "y": 31536000.0,
 }
-_DURATION_RE = re.compile(r"^(?:(\d+(?:\.\d+)?)(ms|s|m|h|d|w|y))+$")
+# The notations, unanchored: the parsers below anchor them, and the spec's JSON Schema
+# (generator/spec_schema.py) gives them to editors, so both read the same strings.
+DURATION_PATTERN = r"(?:(\d+(?:\.\d+)?)(ms|s|m|h|d|w|y))+"
+NUMBER_PATTERN = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)"
+PERCENT_PATTERN = r"(\d+(?:\.\d+)?)\s*%"
+RATE_PATTERN = r"(\d+(?:\.\d+)?)\s*(?:req|requests|events)?\s*/\s*(s|m|h|d|sec|min|hour|day)"
+_DURATION_RE = re.compile(f"^{DURATION_PATTERN}$")
 _DURATION_PART_RE = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w|y)")
-_NUMBER_RE = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$")
-_PERCENT_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*%$")
-_RATE_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*(?:req|requests|events)?\s*/\s*(s|m|h|d|sec|min|hour|day)$")
+_NUMBER_RE = re.compile(f"^{NUMBER_PATTERN}$")
+_PERCENT_RE = re.compile(f"^{PERCENT_PATTERN}$")
+_RATE_RE = re.compile(f"^{RATE_PATTERN}$")
 _RATE_PER = {"s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "hour": 3600.0,
              "d": 86400.0, "day": 86400.0}
 
