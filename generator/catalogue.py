@@ -48,6 +48,16 @@ UNIT_KINDS: dict[str, str] = {
     "bytes": "bytes",
 }
 
+# Currencies of money signals (unit `currency`): ISO 4217 codes that Grafana has a
+# `currency<CODE>` unit for (its value formats' currency category), so a dashboard
+# shows the spec's currency. A spec sets `currency:` at the top or per signal.
+CURRENCIES: tuple[str, ...] = (
+    "USD", "EUR", "GBP", "JPY", "CHF", "CZK", "DKK", "ISK", "NOK", "SEK", "PLN", "BGN",
+    "RUB", "UAH", "TRY", "ILS", "BRL", "PYG", "UYU", "ZAR", "INR", "KRW", "IDR", "PHP",
+    "VND", "MYR", "XPF",
+)
+DEFAULT_CURRENCY = "USD"
+
 DASHBOARDS: tuple[str, ...] = ("infrastructure", "application", "database", "business")
 # `incidents` is the incident recorder (`vigil incidents`): scraped like an exporter, and
 # the webhook every generated Alertmanager receiver also notifies.
@@ -97,9 +107,12 @@ class SignalDefinition:
     # standard exporter → the same signal over its metrics; `expr` is Vigil's exporter's
     sources: Mapping[str, Source] = field(default_factory=dict, compare=False, hash=False)
     source: str | None = VIGIL  # whose metrics `expr` reads; None for a custom signal
+    currency: str = DEFAULT_CURRENCY  # of a `currency` signal: the spec's, or its own
 
     @property
     def grafana_unit(self) -> str:
+        if self.unit == "currency":
+            return f"currency{self.currency}"
         return UNIT_KINDS[self.unit]
 
     @property

@@ -593,6 +593,9 @@ class _Builder:
     def _definition(self, name: str, body: dict[str, Any], path: str) -> catalogue.SignalDefinition | None:
         builtin = catalogue.BUILTIN.get(name)
         overrides = {k: body[k] for k in ("title", "description", "runbook") if k in body}
+        currency = self._currency(name, body, path)
+        if currency:
+            overrides["currency"] = currency
         if "expr" not in body:
             if builtin is None:
                 known = ", ".join(catalogue.BUILTIN)
@@ -627,7 +630,20 @@ class _Builder:
             runbook=overrides.get("runbook", "No runbook written for this signal yet."),
             exporter=body.get("exporter"), by=tuple(_valid_list(body.get("by"))),
             direction="<" if body.get("direction") == "below" else ">", source=None,
+            currency=overrides.get("currency", catalogue.DEFAULT_CURRENCY),
         )
+
+    def _currency(self, name: str, body: dict[str, Any], path: str) -> str | None:
+        """The currency of a money signal: its own, else the spec's (default USD)."""
+        builtin = catalogue.BUILTIN.get(name)
+        unit = body.get("unit") if "expr" in body else builtin.unit if builtin else None
+        if "currency" in body and unit not in (None, INVALID, "currency"):
+            self.problem(join(path, "currency"), "only a signal in `currency` has a currency")
+        if unit != "currency":
+            return None
+        own = body.get("currency")
+        spec_wide = self.data.get("currency")
+        return next((c for c in (own, spec_wide) if c not in (None, INVALID)), None)
 
     def _check_promql(self, path: str, template: str) -> None:
         """A typo in a custom expression must fail here, not in Prometheus at 3 a.m."""

@@ -136,6 +136,8 @@ _SIGNAL_FIELDS: dict[str, Node] = {
         "expr": Str("PromQL for a custom signal. Use `$sel` inside braces for the spec's "
                     "selectors and `$window` for rate ranges."),
         "unit": Str("Unit of a custom signal.", enum=tuple(catalogue.UNIT_KINDS)),
+        "currency": Str("Currency of a signal in `currency` (ISO 4217 code); default the "
+                        "spec's `currency`.", enum=catalogue.CURRENCIES),
         "exporter": Str("Exporter whose job scopes a custom signal.", enum=catalogue.EXPORTERS),
         "dashboard": Str("Dashboard a custom signal is drawn on.", enum=catalogue.DASHBOARDS),
         "by": ListOf(Str(pattern=LABEL_NAME, pattern_hint="a label name"),
@@ -188,7 +190,8 @@ CUSTOM_SIGNAL = Shared("custom-signal", Obj(
                for unit in catalogue.UNIT_KINDS),
 ))
 _CATALOGUE_SIGNALS = {unit: Shared(f"catalogue-signal-{unit}", Obj(
-    {k: v for k, v in _SIGNAL_FIELDS.items() if k not in CUSTOM_ONLY},
+    {k: v for k, v in _SIGNAL_FIELDS.items()
+     if k not in CUSTOM_ONLY and (k != "currency" or unit == "currency")},
     f"A catalogue signal in {unit}: thresholds are keys named after severities.",
     extra=_threshold(unit), extra_keys=SEVERITY_NAMES,
 )) for unit in catalogue.UNIT_KINDS}
@@ -439,6 +442,8 @@ SPEC_BODY = Obj(
                            pattern=r"https?://\S+", pattern_hint="an http(s) URL"),
         "runbook_url": Str("Base URL of the runbooks; `#signal` is appended.",
                            pattern=r"https?://\S+", pattern_hint="an http(s) URL"),
+        "currency": Str("Currency of every money signal (unit `currency`), an ISO 4217 code "
+                        "Grafana has a unit for; default USD.", enum=catalogue.CURRENCIES),
         "selectors": MapOf(Str(), "Label matchers added to every query (e.g. environment).",
                            key_pattern=LABEL_NAME, key_hint="a label name"),
         "jobs": Obj({e: Str(f"Scrape job of the {e} exporter.", min_length=1) for e in catalogue.EXPORTERS},

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from generator import units
+from generator import catalogue, units
 from generator.model import Spec
 from generator.report import figures, plots
 from generator.report.figures import Figure, Section
@@ -35,8 +35,9 @@ class Report:
     busiest: list[tuple[str, str, float]] = field(default_factory=list)
 
 
-def show(value: float | None, unit: str) -> str:
-    """A value as people read it; None is "no data", never 0."""
+def show(value: float | None, unit: str, currency: str = catalogue.DEFAULT_CURRENCY) -> str:
+    """A value as people read it; None is "no data", never 0. Money is written with its
+    ISO code after it (`1,250.00 EUR`), the same in every currency."""
     if value is None:
         return NO_DATA
     if unit == "ratio":
@@ -46,7 +47,7 @@ def show(value: float | None, unit: str) -> str:
     if unit == "per_second":
         return f"{value:,.2f}/s"
     if unit == "currency":
-        return f"${value:,.2f}"
+        return f"{value:,.2f} {currency}"
     if unit == "score":
         return f"{value:.2f}"
     return f"{value:,.0f}" if abs(value - round(value)) < 1e-9 else f"{value:,.2f}"
@@ -183,7 +184,7 @@ def _pictures(spec: Spec, prom: Prometheus, report: Report) -> None:
         series = prom.series(f"sum({recorded_name(spec.signals['daily_revenue'])}{selector(spec)})",
                              start, end)
         picture = plots.timeseries("Daily revenue", [("revenue", s) for _, s in series], span,
-                                   "$")
+                                   spec.signals["daily_revenue"].definition.currency)
         if picture:
             report.pictures["Business"] = picture
     if "cpu_usage" in spec.signals:

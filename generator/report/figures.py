@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from generator import promql, units
+from generator import catalogue, promql, units
 from generator.model import Spec
 from generator.report.prometheus import Prometheus
 from generator.rules.signals import recorded_name, selector
@@ -28,6 +28,7 @@ class Figure:
     target: float | None = None
     better: str = "lower"  # which way is good, for the comparison's colour
     target_text: str = ""
+    currency: str = catalogue.DEFAULT_CURRENCY  # of a figure in `currency`
 
 
 @dataclass
@@ -101,7 +102,8 @@ def _signal(spec: Spec, prom: Prometheus, name: str, label: str, end: float, per
     threshold = next((t for t in signal.thresholds if t.kind in (ABOVE, BELOW)), None)
     return Figure(label, signal.definition.unit, now, before,
                   threshold.value if threshold else None, better,
-                  f"{threshold.severity} at {threshold.text}" if threshold else "")
+                  f"{threshold.severity} at {threshold.text}" if threshold else "",
+                  currency=signal.definition.currency)
 
 
 def performance(spec: Spec, prom: Prometheus, end: float, period: float) -> Section:

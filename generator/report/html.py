@@ -43,12 +43,12 @@ def _change(figure: Figure) -> str:
         return "unchanged"
     good = (delta < 0) == (figure.better == "lower")
     sign = "+" if delta > 0 else "−"
-    shown = show(abs(delta), figure.unit)
+    shown = show(abs(delta), figure.unit, figure.currency)
     return f'<span class="{"better" if good else "worse"}">{sign}{escape(shown)}</span>'
 
 
-def _value(value: float | None, unit: str) -> str:
-    text = escape(show(value, unit))
+def _value(value: float | None, unit: str, currency: str) -> str:
+    text = escape(show(value, unit, currency))
     return f'<span class="nodata">{text}</span>' if value is None else text
 
 
@@ -56,8 +56,8 @@ def _figures(figures: list[Figure]) -> str:
     if not figures:
         return ""
     rows = "".join(
-        f"<tr><td>{escape(f.label)}</td><td>{_value(f.now, f.unit)}</td>"
-        f"<td>{_value(f.before, f.unit)}</td><td>{_change(f)}</td>"
+        f"<tr><td>{escape(f.label)}</td><td>{_value(f.now, f.unit, f.currency)}</td>"
+        f"<td>{_value(f.before, f.unit, f.currency)}</td><td>{_change(f)}</td>"
         f"<td>{escape(f.target_text)}</td></tr>" for f in figures)
     return ("<table><tr><th>Measure</th><th>This period</th><th>Previous period</th>"
             f"<th>Change</th><th>Target</th></tr>{rows}</table>")

@@ -23,12 +23,19 @@ _TEMPLATE_FUNCTION = {
 _SUFFIX = {"per_second": "/s"}
 
 
-def value_template(unit: str) -> str:
+def _suffix(unit: str, currency: str) -> str:
+    """`/s` after a rate; after money, its ISO code (`12.5k EUR`)."""
+    if unit == "currency" and currency:
+        return f" {currency}"
+    return _SUFFIX.get(unit, "")
+
+
+def value_template(unit: str, currency: str = "") -> str:
     """`{{ $value | humanizePercentage }}` and the like, for annotations."""
-    return f"{{{{ $value | {_TEMPLATE_FUNCTION[unit]} }}}}{_SUFFIX.get(unit, '')}"
+    return f"{{{{ $value | {_TEMPLATE_FUNCTION[unit]} }}}}{_suffix(unit, currency)}"
 
 
-def humanize_value(unit: str, value: float) -> str:
+def humanize_value(unit: str, value: float, currency: str = "") -> str:
     """What `value_template(unit)` renders to for `value`."""
     function = {
         "humanizePercentage": _percentage,
@@ -36,7 +43,7 @@ def humanize_value(unit: str, value: float) -> str:
         "humanize": _si,
         "humanize1024": _binary,
     }[_TEMPLATE_FUNCTION[unit]]
-    return function(value) + _SUFFIX.get(unit, "")
+    return function(value) + _suffix(unit, currency)
 
 
 def _g(value: float) -> str:

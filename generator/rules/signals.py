@@ -170,7 +170,8 @@ def alerting_rules(spec: Spec, signal: Signal) -> list[SignalAlert]:
         rule["labels"] = {k: templating.literal(v)
                           for k, v in alert_labels(spec, signal, threshold).items()}
         rule["annotations"] = annotations(
-            spec, signal, threshold, value_template(signal.definition.unit),
+            spec, signal, threshold, value_template(signal.definition.unit,
+                                                   signal.definition.currency),
             lambda name: f"{{{{ $labels.{name} }}}}",
         )
         alerts.append(SignalAlert(signal, threshold, rule))

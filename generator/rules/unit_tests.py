@@ -95,7 +95,7 @@ def _expected(spec: Spec, signal: Signal, value: float) -> list[dict[str, Any]]:
         if not crosses(threshold, value):
             continue
         labels = _alert_labels(spec, signal, threshold)
-        text = humanize_value(signal.definition.unit, value)
+        text = humanize_value(signal.definition.unit, value, signal.definition.currency)
         expected.append({
             "exp_labels": labels,
             "exp_annotations": signals.annotations(spec, signal, threshold, text,
@@ -172,7 +172,8 @@ def _baseline_case(spec: Spec, signal: Signal, usual: float | None, now: float,
             expected.append({
                 "exp_labels": labels,
                 "exp_annotations": signals.annotations(
-                    spec, signal, t, humanize_value(signal.definition.unit, now),
+                    spec, signal, t, humanize_value(signal.definition.unit, now,
+                                                  signal.definition.currency),
                     lambda label, lab=labels: lab[label], templating.verbatim),
             })
     past = "_" if usual is None else repr(usual)

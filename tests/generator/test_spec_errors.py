@@ -38,7 +38,7 @@ def _delete(path: str):
 
 CASES = [
     ("unknown top-level key", _set("thresholds", {}),
-     "thresholds: unknown key; expected one of: $schema, alertmanager, defaults, "
+     "thresholds: unknown key; expected one of: $schema, alertmanager, currency, defaults, "
      "duplicate_suppression, email, exporters, extends, grafana_url, jobs, kubernetes, "
      "maintenance, monitoring, name, probes, receivers, "
      "reliability, reports, runbook_url, selectors, severities, signals, slos, targets, teams, version"),
@@ -48,7 +48,8 @@ CASES = [
      "signals.cpu_usage.warning: expected a ratio threshold such as \"80%\", got 80"),
     ("unknown key in a signal", _set("signals.cpu_usage.warnign", "80%"),
      "signals.cpu_usage.warnign: unknown key; expected a severity (critical, high, warning, info) "
-     "or one of: absent_for, baseline_weeks, by, dashboard, description, direction, enabled, "
+     "or one of: absent_for, baseline_weeks, by, currency, dashboard, description, direction, "
+     "enabled, "
      "exporter, expr, for, optional, recipients, runbook, team, title, unit"),
     ("warning stricter than critical", _set("signals.wal_backup_age.warning", "2h"),
      "signals.wal_backup_age.warning: 2h would fire after the critical threshold 1h; expected "
