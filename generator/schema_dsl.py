@@ -462,22 +462,28 @@ class Either(Node):
                 "then": self.then.json_schema(render), "else": self.otherwise.json_schema(render)}
 
 
+class _Checked(Node):
+    """A node checked as the node it wraps; only its JSON Schema differs."""
+
+    node: Node
+
+    def check(self, value: Any, path: str, problems: list[Problem]) -> Any:
+        return self.node.check(value, path, problems)
+
+
 @dataclass
-class Overlay(Node):
+class Overlay(_Checked):
     """`node` as a spec that `extends` another writes it: every key optional or null."""
 
     node: Node
     description: str = ""
-
-    def check(self, value: Any, path: str, problems: list[Problem]) -> Any:
-        return self.node.check(value, path, problems)
 
     def _schema(self, render: Render) -> dict[str, Any]:
         return self.node.json_schema(render.as_overlay())
 
 
 @dataclass
-class SchemaView(Node):
+class SchemaView(_Checked):
     """Checked as `node`, rendered as `schema`: for a section whose JSON Schema states
     rules the loader checks later with the rest of the spec at hand (a custom signal
     needs `expr`), so the loader's own messages stay as they are."""
@@ -486,23 +492,17 @@ class SchemaView(Node):
     schema: Node
     description: str = ""
 
-    def check(self, value: Any, path: str, problems: list[Problem]) -> Any:
-        return self.node.check(value, path, problems)
-
     def _schema(self, render: Render) -> dict[str, Any]:
         return self.schema.json_schema(render)
 
 
 @dataclass
-class Shared(Node):
+class Shared(_Checked):
     """`node` written once under `$defs` and referred to wherever it is used."""
 
     name: str
     node: Node
     description: str = ""
-
-    def check(self, value: Any, path: str, problems: list[Problem]) -> Any:
-        return self.node.check(value, path, problems)
 
     def _schema(self, render: Render) -> dict[str, Any]:
         key = f"{self.name}-overlay" if render.overlay else self.name
