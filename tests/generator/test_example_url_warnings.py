@@ -52,8 +52,8 @@ def test_an_overlay_is_pointed_at_the_file_that_sets_the_example(write_spec, tmp
     assert commands.generate(overlay, out, tool_checks=False) == 0
     (warned,) = _warnings(capsys.readouterr().err)
     assert warned.startswith(f"{base}:{_line_of(base, 'grafana_url')}: grafana_url: warning: ")
-    # `vigil check` shows the same warning, whatever else it finds
-    assert commands.check(overlay, out, tool_checks=False) == 1  # no committed schema there
+    # `vigil check` shows the same warning, and a warning alone does not fail it
+    assert commands.check(overlay, out, tool_checks=False) == 0
     assert _warnings(capsys.readouterr().err) == [warned]
 
 
