@@ -25,7 +25,7 @@ from generator.commands import schema_text
 from generator.loader import SpecError, load_spec
 from tests.generator.conftest import DEFAULT_SPEC, ROOT
 
-SHIPPED = [DEFAULT_SPEC, *sorted((ROOT / "slo/examples").glob("*.yaml"))]
+SHIPPED = [DEFAULT_SPEC, *sorted((ROOT / "slo/examples").rglob("*.yaml"))]
 STAGING = ROOT / "slo/examples/staging.yaml"
 
 
@@ -45,7 +45,7 @@ def _errors(validator, data: Any) -> list[tuple[tuple[Any, ...], str]]:
     return found
 
 
-@pytest.mark.parametrize("spec", SHIPPED, ids=[p.stem for p in SHIPPED])
+@pytest.mark.parametrize("spec", SHIPPED, ids=[p.relative_to(ROOT).as_posix() for p in SHIPPED])
 def test_every_shipped_spec_validates(validator, spec):
     data = yaml.safe_load(spec.read_text())
     assert _errors(validator, data) == []
