@@ -102,7 +102,8 @@ def test_an_sli_outside_the_exporter_model_is_fed_its_recorded_rates() -> None:
 
 
 @pytest.mark.parametrize(("history", "share"), [
-    (2 * 3600.0, (2 * 3600 - 300) / (30 * 86400)),  # recorded from the first evaluation on
+    # tiled from the first evaluation on, read one evaluation later
+    (2 * 3600.0, (2 * 3600 - 600) / (30 * 86400)),
     (1800.0, 3600 / (30 * 86400)),  # under an hour: counted as one hour
     (40 * 86400.0, 1.0),  # a full period
 ])
