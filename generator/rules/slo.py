@@ -11,11 +11,11 @@ What a window reads is chosen by its length, so no evaluation scans a month of
 samples (the per-window cost is `W / spacing` samples):
 - up to 6h (the page alerts' windows): the 5m rates themselves, recorded every
   evaluation, so fast burns are seen at once;
-- up to 3d: `vigil_slo:*:rate_tile5m`, the mean 5m rate over each 5-minute tile,
-  recorded by a group evaluated every 5 minutes (288 samples a day);
+- up to 3d: `vigil_slo:*:rate_tile5m`, the 5m rate recorded once per 5-minute tile
+  by a group evaluated every 5 minutes (288 samples a day);
 - longer (the 30d period): `vigil_slo:*:rate_tile1h`, the mean over each hour, recorded
   hourly (720 samples in 30 days).
-A tile's mean times its length is the events it holds, so sums of tiles are sums of
+A tile's rate times its length is the events it holds, so sums of tiles are sums of
 events and the ratio stays errors over requests. Tiles lag by at most their length
 (the ticket windows by 5 minutes, the period by an hour). Until a new SLO has its first
 tile, the window falls back to the last hour of 5m rates, which is then its whole
@@ -125,9 +125,12 @@ def _tile_groups(spec: Spec, slo: Slo) -> list[dict[str, Any]]:
     own = series_matchers(spec, slo)
     result = []
     for lv in LEVELS[1:]:
+        # A 5m rate sampled every 5 minutes covers each event once; so does the mean of
+        # the 5m rates over each hour (the rates' 5-minute overlaps add up to one).
         rules: list[dict[str, Any]] = [
             {"record": f"vigil_slo:{kind}:{lv.suffix}",
-             "expr": f"avg_over_time(vigil_slo:{kind}:rate5m{own}[{lv.interval}])",
+             "expr": (f"vigil_slo:{kind}:rate5m{own}" if lv.interval == BASE_WINDOW else
+                      f"avg_over_time(vigil_slo:{kind}:rate5m{own}[{lv.interval}])"),
              "labels": _labels(spec, slo)}
             for kind in ("errors", "total")]
         if lv is LEVELS[1]:
