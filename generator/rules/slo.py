@@ -35,9 +35,9 @@ same recorded series as the window it guards.
 The error budget is counted in events: allowed bad events = (1 − objective) × the
 events the period is expected to hold. While the history is shorter than the period,
 the expected events are projected from the traffic seen:
-`vigil_slo:period_covered:ratio` is the share of the period the 5-minute tiles span
-(their count over the period against their count over the last hour, which needs no
-knowledge of the evaluation interval), and remaining budget =
+`vigil_slo:period_covered:ratio` is the share of the period the recorded history
+spans: from the oldest hourly tile in the period (each records its own time, so 720
+samples answer it) to now, at least an hour, and remaining budget =
 1 − error ratio so far × covered share / (1 − objective). A 2-hour burn on a 2-day-old
 SLO thus spends what it would spend of a full period, instead of reading the 2 days
 as the whole period. Once the history spans the period the share is 1 and this is
@@ -56,10 +56,11 @@ from generator.model import Slo, Spec
 from generator.rules.signals import alert_name
 
 BASE_WINDOW = "5m"
-COVERAGE_WINDOW = "1h"  # tiles counted here give the spacing of the recorded tiles
+COVERAGE_WINDOW = "1h"  # a history shorter than this counts as this long
 GUARD_SLACK = 1e-9  # relative: a computed rate of exactly min_rate may be 1 ulp below it
 FALLBACK_WINDOW = "1h"  # what a tiled window reads before its first tile exists
 COVERED_LOOKBACK = "10m"  # two tiles: the covered share is read as a range of its samples
+TILE_TIME = "vigil_slo:tile1h:timestamp_seconds"  # when each hourly tile was recorded
 
 
 @dataclass(frozen=True)
@@ -134,20 +135,29 @@ def _tile_groups(spec: Spec, slo: Slo) -> list[dict[str, Any]]:
              "labels": _labels(spec, slo)}
             for kind in ("errors", "total")]
         if lv is LEVELS[1]:
-            rules.append(_period_covered(spec, slo, lv))
+            rules.append(_period_covered(spec, slo))
+        else:
+            rules.append({"record": TILE_TIME,
+                          "expr": f"timestamp(vigil_slo:total:{lv.suffix}{own})",
+                          "labels": _labels(spec, slo)})
         result.append({"name": f"{spec.name}.slo.{slo.name}.{lv.interval}",
                        "interval": lv.interval, "rules": rules})
     return result
 
 
-def _period_covered(spec: Spec, slo: Slo, lv: Level) -> dict[str, Any]:
-    tiles = f"vigil_slo:total:{lv.suffix}{series_matchers(spec, slo)}"
+def _period_covered(spec: Spec, slo: Slo) -> dict[str, Any]:
+    own = series_matchers(spec, slo)
     period = units.format_duration(slo.period)
-    hours = units.format_number(slo.period / units.parse_duration(COVERAGE_WINDOW))
+    seconds = units.format_number(slo.period)
+    hour = units.format_number(units.parse_duration(COVERAGE_WINDOW))
+    floor = units.format_number(min(units.parse_duration(COVERAGE_WINDOW) / slo.period, 1.0))
     return {
         "record": "vigil_slo:period_covered:ratio",
-        "expr": (f"clamp_max((count_over_time({tiles}[{period}]) - 1)"
-                 f" / (count_over_time({tiles}[{COVERAGE_WINDOW}]) - 1) / {hours}, 1)"),
+        "expr": (f"clamp_max(clamp_min(time() - min_over_time({TILE_TIME}{own}[{period}]), {hour})"
+                 f" / {seconds}, 1)"
+                 # before the first hourly tile: under an hour, counted as one hour
+                 f" or (0 * count_over_time(vigil_slo:total:{LEVELS[1].suffix}{own}"
+                 f"[{COVERAGE_WINDOW}]) + {floor})"),
         "labels": _labels(spec, slo),
     }
 
