@@ -7,12 +7,14 @@ history of (computed here from the same curves, as the rules would have recorded
 and the live `/metrics` endpoint Prometheus scrapes during the run, which continues
 every counter from where its history ends.
 
-Resolution (the benchmark states it with its results): raw samples every 15 s for the
+Resolution (the benchmark states it with its results), chosen so that generating the
+data and the whole run fit half an hour on two cores: raw samples every minute for the
 last 3 days (every raw window of the rule sets except Pyrra's 4d and 30d reads only
-these), every 5 minutes before; recorded series at their rule's own interval (30 s
-for the last 3 days, 5 minutes before, for series recorded every evaluation; 5 minutes
-and 1 hour for Vigil's tiles). The coarse past makes the peers' month-long reads
-cheaper than on a Prometheus that kept 15 s samples for 30 days, never dearer.
+these), every 30 minutes before; series recorded every evaluation every 30 s for the
+last 3 days and every 30 minutes before; Vigil's tiles every 5 minutes (the last 3
+days, all its 5-minute tiles are read for) and every hour. The coarse past makes the
+peers' month-long reads cheaper than on a Prometheus that kept every sample for 30
+days, never dearer.
 
 Blocks are written one time slice at a time, each slice aligned to the block length
 promtool uses for it, so no two blocks overlap and Prometheus never has to compact
@@ -34,8 +36,8 @@ METRIC = "bench_requests_total"
 DAY = 86400
 HISTORY = 30 * DAY
 FINE = 3 * DAY  # the recent part kept at scrape resolution
-SCRAPE = 15
-COARSE = 300
+SCRAPE = 60  # Prometheus's default scrape interval
+COARSE = 1800
 EVALUATION = 30
 WAVE = 0.3  # relative amplitude of the daily wave
 ENV = {"environment": "production", "job": "bench", "instance": "bench-0"}
@@ -115,6 +117,7 @@ class Recorded:
     window: float
     num: Mix
     den: Mix | None = None
+    timestamp: bool = False  # the value is the sample's own time
 
 
 def every_evaluation(age: float) -> int:
@@ -130,9 +133,12 @@ def vigil_recorded(services: list[Service], selectors: dict[str, str]) -> list[R
             m = mix(counters)
             result += [
                 Recorded(f"vigil_slo:{kind}:rate5m", labels, every_evaluation, 7 * 3600, 300, m),
-                Recorded(f"vigil_slo:{kind}:rate_tile5m", labels, lambda _: 300, HISTORY, 300, m),
+                Recorded(f"vigil_slo:{kind}:rate_tile5m", labels, lambda _: 300, FINE + 3600, 300,
+                         m),
                 Recorded(f"vigil_slo:{kind}:rate_tile1h", labels, lambda _: 3600, HISTORY, 3600, m),
             ]
+        result.append(Recorded("vigil_slo:tile1h:timestamp_seconds", labels, lambda _: 3600,
+                               HISTORY, 0, (), timestamp=True))
     return result
 
 
@@ -212,19 +218,22 @@ def write_slice(path: Path, start: int, end: int, origin: int, last: int,
         for family in sorted({r.name for r in recorded}):
             out.write(f"# TYPE {family} gauge\n")
             for r in (r for r in recorded if r.name == family):
-                if not r.num:
+                if not r.num and not r.timestamp:
                     continue
-                key = (r.spacing(0), r.spacing(FINE + 1), r.span, r.window, r.num, r.den)
+                key = (r.spacing(0), r.spacing(FINE + 1), r.span, r.window, r.num, r.den,
+                       r.timestamp)
                 if key not in formatted:
                     times = _times(max(start, last - int(r.span)), min(end, last + 1), r.spacing,
                                    last)
-                    values = rates.of(r.num, r.window, times) if times else []
-                    if r.den is not None:  # a ratio: none before the first request
+                    values = rates.of(r.num, r.window, times) if times and r.num else []
+                    if r.timestamp:
+                        pairs = [(float(t), t) for t in times]
+                    elif r.den is not None:  # a ratio: none before the first request
                         pairs = [(v / d, t) for v, d, t in zip(
                             values, rates.of(r.den, r.window, times), times, strict=True) if d > 0]
                     else:
                         pairs = list(zip(values, times, strict=True))
-                    formatted[key] = [f" {v:.6g} {t}" for v, t in pairs]
+                    formatted[key] = [f" {v:.10g} {t}" for v, t in pairs]
                 out.write(_lines(_text(r.name, r.labels), formatted[key]))
                 written += len(formatted[key])
         out.write("# EOF\n")
@@ -250,22 +259,22 @@ def backfill(data: Path, scratch: Path, origin: int, last: int, counters: list[C
              recorded: list[Recorded], log: Callable[[str], None]) -> int:
     """Write every slice and turn it into blocks in `data`: the number of samples.
 
-    One slice is written while promtool imports the previous one (two cores).
+    Slices are written while promtool imports the previous ones (two at a time).
     """
     total = 0
-    pending: tuple[subprocess.Popen[bytes], Path] | None = None
+    pending: list[tuple[subprocess.Popen[bytes], Path]] = []
     for i, (start, end, length) in enumerate(slices(origin, last)):
         path = scratch / f"slice-{i}.om"
         total += write_slice(path, start, end, origin, last, counters, recorded)
-        if pending:
-            _finish(*pending)
-        pending = (subprocess.Popen(
+        while len(pending) >= 2:
+            _finish(*pending.pop(0))
+        pending.append((subprocess.Popen(
             ["promtool", "tsdb", "create-blocks-from", "openmetrics", "--quiet",
              f"--max-block-duration={length // 3600}h", str(path), str(data)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE), path)
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE), path))
         log(f"slice {i + 1}: {total / 1e6:.1f} M samples so far")
-    if pending:
-        _finish(*pending)
+    while pending:
+        _finish(*pending.pop(0))
     return total
 
 
