@@ -12,6 +12,7 @@ demo spec's availability SLO fed exporter-shaped raw counters:
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -74,13 +75,13 @@ def input_series(spec: Spec, segments: list[Segment]) -> tuple[list[dict[str, st
              {"series": _labels(spec, "5xx"), "values": _values(bad)}], len(good))
 
 
-def _rules(spec: Spec, slo: Slo, peers: bool) -> dict[str, Any]:
+def _rules(spec: Spec, slo: Slo) -> dict[str, Any]:
+    """The SLO's own groups as generated, and the Sloth-shaped groups for its SLI."""
     groups = [g for g in slo_rules.groups(spec) if g["name"].startswith(f"{spec.name}.slo.{slo.name}")]
-    if peers:
-        matchers = promql.matchers(sorted({**spec.selectors, "job": spec.jobs["http"]}.items()))
-        groups += sloth_groups(PeerSlo(
-            slo.name, f'vigil_http_requests_total{{status_class="5xx",{matchers}}}',
-            f"vigil_http_requests_total{{{matchers}}}", slo.objective))
+    matchers = promql.matchers(sorted({**spec.selectors, "job": spec.jobs["http"]}.items()))
+    groups += sloth_groups(PeerSlo(
+        slo.name, f'vigil_http_requests_total{{status_class="5xx",{matchers}}}',
+        f"vigil_http_requests_total{{{matchers}}}", slo.objective))
     return {"groups": groups}
 
 
@@ -92,6 +93,17 @@ def _promtool(tmp_path: Path, rules: dict[str, Any], tests: list[dict[str, Any]]
     result = subprocess.run(["promtool", "test", "rules", "test.yml"], cwd=tmp_path,
                             capture_output=True, text=True, timeout=300)
     return ("SUCCESS" if result.returncode == 0 else "FAILED") + "\n" + result.stdout + result.stderr
+
+
+def _marked(case: str, expr: str) -> str:
+    """`expr` with a PromQL comment naming its case: promtool prints a failing expression."""
+    return f"# case {case};\n{expr}"
+
+
+def _passed(output: str, case: str) -> bool:
+    """Whether promtool ran and every expression of `case` passed."""
+    assert output.startswith("SUCCESS") or "expr: " in output, output  # it ran at all
+    return f"# case {case};" not in output
 
 
 # Day: 100 requests a second, 0.1 % errors; night: 2 a second, 10 % errors.
@@ -111,29 +123,31 @@ def test_day_night_traffic_averaging_ratios_is_off_17_times() -> None:
     assert average / sums == pytest.approx(17.17, rel=0.01)
 
 
-@pytest.mark.parametrize("window", ["1d", "3d", "30d"])
-def test_long_windows_are_errors_over_requests(spec: Spec, tmp_path: Path, window: str) -> None:
-    slo = spec.slos["availability"]
-    days = 2 if window == "1d" else 3
-    segments, sums, average = day_night(days)
+WINDOWS = ("1d", "3d", "30d")
+BIAS_CASE = "day/night ratio of sums"
+
+
+def _bias_test(spec: Spec, slo: Slo) -> dict[str, Any]:
+    """Two days and nights: the 1d window holds the last day and night, the 3d and 30d
+    windows the whole history."""
+    segments, sums, _ = day_night(2)
     series, minutes = input_series(spec, segments)
-    # At the end of the last night the window holds whole days (1d) or the whole
-    # history. The 1d window is read at the end of a night: one day and one night.
-    expected = day_night(1)[1] if window == "1d" else sums
     at = units.format_duration(minutes * MINUTE)
-    selector = slo_rules.series_matchers(spec, slo, window=window)
-    test = {"name": f"{window} ratio of sums", "interval": "1m", "input_series": series,
-            "promql_expr_test": [{
-                # within 2 %: the first and last 5 minutes are counted by the tiles as
-                # rates, not as exact counts
-                "expr": f"abs(vigil_slo:error_ratio{selector} / {expected!r} - 1) < bool 0.02",
-                "eval_time": at,
-                "exp_samples": [{"labels": "{" + promql.matchers(sorted(
-                    {"slo": slo.name, **spec.selectors, "window": window}.items())) + "}",
-                    "value": 1}]}]}
-    output = _promtool(tmp_path, _rules(spec, slo, peers=False), [test])
-    assert output.startswith("SUCCESS"), output
-    assert average / expected > 10  # the average of ratios would fail this test
+    checks = []
+    for window in WINDOWS:
+        expected = day_night(1)[1] if window == "1d" else sums
+        selector = slo_rules.series_matchers(spec, slo, window=window)
+        labels = {"slo": slo.name, **spec.selectors, "window": window}
+        checks.append({
+            # within 2 %: the first and last 5 minutes are counted by the tiles as rates,
+            # not as exact counts (an average of ratios is 17 times off)
+            "expr": _marked(BIAS_CASE, f"abs(vigil_slo:error_ratio{selector} / {expected!r} - 1)"
+                                       " < bool 0.02"),
+            "eval_time": at,
+            "exp_samples": [{"labels": "{" + promql.matchers(sorted(labels.items())) + "}",
+                             "value": 1}]})
+    return {"name": BIAS_CASE, "interval": "1m", "input_series": series,
+            "promql_expr_test": checks}
 
 
 def _first(selector: str, minutes: int) -> str:
@@ -160,6 +174,7 @@ SCENARIOS: dict[str, tuple[list[Segment], set[str]]] = {
 
 def _pace_test(spec: Spec, slo: Slo, name: str) -> dict[str, Any]:
     segments, fires = SCENARIOS[name]
+    case = f"pace {name}"
     series, minutes = input_series(spec, segments)
     at = units.format_duration(minutes * MINUTE)
     checks = []
@@ -168,18 +183,55 @@ def _pace_test(spec: Spec, slo: Slo, name: str) -> dict[str, Any]:
         sloth = _first(f'alertname="BenchSloth{kind.title()}"', minutes)
         checks += [
             # Sloth's fires (or stays silent) as the scenario says: the rest is not vacuous
-            {"expr": f"count({sloth})", "eval_time": at,
+            {"expr": _marked(case, f"count({sloth})"), "eval_time": at,
              "exp_samples": [{"labels": "{}", "value": 1}] if kind in fires else []},
-            {"expr": f"{vigil} - {sloth} > {STEP}", "eval_time": at, "exp_samples": []},
-            {"expr": f"{sloth} unless {vigil}", "eval_time": at, "exp_samples": []},
-            {"expr": f"{vigil} unless {sloth}", "eval_time": at, "exp_samples": []},
+            {"expr": _marked(case, f"{vigil} - {sloth} > {STEP}"), "eval_time": at,
+             "exp_samples": []},
+            {"expr": _marked(case, f"{sloth} unless {vigil}"), "eval_time": at, "exp_samples": []},
+            {"expr": _marked(case, f"{vigil} unless {sloth}"), "eval_time": at, "exp_samples": []},
         ]
-    return {"name": f"pace {name}", "interval": "1m", "input_series": series,
+    return {"name": case, "interval": "1m", "input_series": series,
             "promql_expr_test": checks}
 
 
-def test_alerts_fire_no_later_than_sloths_and_never_alone(spec: Spec, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def verdict(spec: Spec, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """promtool's output for every case here, run once: Vigil's and Sloth's rules loaded
+    side by side on the same input series."""
     slo = spec.slos["availability"]
-    tests = [_pace_test(spec, slo, name) for name in SCENARIOS]
-    output = _promtool(tmp_path, _rules(spec, slo, peers=True), tests)
-    assert output.startswith("SUCCESS"), output
+    tests = [_bias_test(spec, slo)] + [_pace_test(spec, slo, name) for name in SCENARIOS]
+    return _promtool(tmp_path_factory.mktemp("pace"), _rules(spec, slo), tests)
+
+
+def test_long_windows_are_errors_over_requests(verdict: str) -> None:
+    assert _passed(verdict, BIAS_CASE), verdict
+    _, sums, average = day_night(2)
+    assert average / sums > 10  # the average of ratios would fail the case
+
+
+@pytest.mark.parametrize("scenario", list(SCENARIOS))
+def test_alerts_fire_no_later_than_sloths_and_never_alone(verdict: str, scenario: str) -> None:
+    assert _passed(verdict, f"pace {scenario}"), verdict
+
+
+READS = re.compile(r"([a-zA-Z_:][\w:]*)\{[^}]*\}\[(\w+)\]")
+
+
+def test_no_slo_rule_reads_far_back_in_a_fine_series(spec: Spec) -> None:
+    """Raw series over 5 minutes at most; each recorded level no further than its own
+    longest window: a month of samples is read from hourly tiles only."""
+    reads = []
+    for group in slo_rules.groups(spec):
+        for rule in group["rules"]:
+            reads += READS.findall(rule["expr"])
+    assert reads
+    longest = {f"vigil_slo:{kind}:{lv.suffix}": lv.longest
+               for lv in slo_rules.LEVELS for kind in ("errors", "total")}
+    for name, window in reads:
+        seconds = units.parse_duration(window)
+        if not name.startswith("vigil_slo:"):
+            assert seconds <= 300, (name, window)
+        elif name in longest:
+            assert seconds <= longest[name], (name, window)
+        else:  # the covered share and the hourly tiles' own times
+            assert name in {"vigil_slo:period_covered:ratio", slo_rules.TILE_TIME}, name
