@@ -69,7 +69,7 @@ from rules_traffic import (  # noqa: E402
     vigil_recorded,
 )
 
-from generator import units  # noqa: E402
+from generator import output, units  # noqa: E402
 from generator.loader import load_spec  # noqa: E402
 from generator.rules import rule_groups  # noqa: E402
 from generator.rules import slo as vigil_slo  # noqa: E402
@@ -79,6 +79,7 @@ BEGIN, END = "<!-- rules_bench: begin -->", "<!-- rules_bench: end -->"
 OBJECTIVE = 0.999
 SELECTORS = {"environment": "production"}
 SERIES_PER_SLO = 3
+SIGNALS_PER_FILE = 4000
 
 
 def log(message: str) -> None:
@@ -108,8 +109,17 @@ def vigil_spec(scratch: Path, slos: dict[str, Any], signals_count: int = 0,
     make_spec(signals_count, path)
     spec = yaml.safe_load(path.read_text())
     spec["slos"] = slos
-    spec["signals"] = {**spec["signals"], **(extra_signals or {})}
+    signals = list({**spec["signals"], **(extra_signals or {})}.items())
+    # A spec file is bounded (generator/inputs.py): thousands of signals are spread over
+    # files that each extend the previous one, as a large deployment would split them.
+    spec["signals"] = dict(signals[:SIGNALS_PER_FILE])
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    for i in range(SIGNALS_PER_FILE, len(signals), SIGNALS_PER_FILE):
+        overlay = path.with_name(f"{path.stem}-{i}.yaml")
+        overlay.write_text(yaml.safe_dump({"extends": path.name,
+                                           "signals": dict(signals[i:i + SIGNALS_PER_FILE])},
+                                          sort_keys=False))
+        path = overlay
     return path
 
 
@@ -206,7 +216,7 @@ def measure(run: Run, data: Path, scrape_port: int, scratch: Path, measure_s: fl
             first: str | None) -> dict[str, Any]:
     """Start Prometheus with `run.groups` on `data`, measure, stop it; the figures."""
     rules = scratch / "rules.yml"
-    rules.write_text(yaml.safe_dump({"groups": run.groups}, sort_keys=False, width=10**6))
+    rules.write_text(output.dump_yaml({"groups": run.groups}))
     config = scratch / "prometheus.yml"
     config.write_text(yaml.safe_dump({
         "global": {"scrape_interval": f"{SCRAPE}s", "evaluation_interval": f"{EVALUATION}s"},
