@@ -190,12 +190,14 @@ def recording_rules(spec: Spec, slo: Slo) -> list[dict[str, Any]]:
         })
     period = units.format_duration(slo.period)
     # The covered share is recorded every 5 minutes: read as a range, never as an
-    # instant that could fall out of the lookback between two of its samples.
+    # instant that could fall out of the lookback between two of its samples; before
+    # its first sample the history is under an hour, which counts as one hour.
+    floor = units.format_number(min(units.parse_duration(COVERAGE_WINDOW) / slo.period, 1.0))
     rules.append({
         "record": "vigil_slo:error_budget_remaining:ratio",
         "expr": f"1 - max without (window) (vigil_slo:error_ratio{series_matchers(spec, slo, window=period)})"
-                f" * last_over_time(vigil_slo:period_covered:ratio{own}[{COVERED_LOOKBACK}])"
-                f" / {budget}",
+                f" * (last_over_time(vigil_slo:period_covered:ratio{own}[{COVERED_LOOKBACK}])"
+                f" or 0 * vigil_slo:total:rate5m{own} + {floor}) / {budget}",
         "labels": _labels(spec, slo),
     })
     rules.append({
