@@ -199,17 +199,26 @@ def _owned(group: str, name: str) -> bool:
     return name in re.split(r"[.\-]", group)
 
 
-def _samples_read(base: str, groups: list[dict[str, Any]], first: str) -> float:
-    """Samples one SLO's rules read a minute: each rule as a query with stats=all."""
+def _samples_read(base: str, groups: list[dict[str, Any]], first: str) -> float | None:
+    """Samples one SLO's rules read a minute: each rule as a query with stats=all (None
+    when a query does not answer in time on a loaded machine)."""
     total = 0.0
     for group in (g for g in groups if _owned(g["name"], first)):
         interval = units.parse_duration(group["interval"]) if group.get("interval") else EVALUATION
         for rule in group["rules"]:
             query = urllib.parse.urlencode({"query": rule["expr"], "stats": "all"})
-            body = json.loads(_get(f"{base}/api/v1/query?{query}"))
+            try:
+                body = json.loads(_get(f"{base}/api/v1/query?{query}", timeout=120))
+            except OSError as err:
+                log(f"samples read not measured: {err}")
+                return None
             stats = body.get("data", {}).get("stats", {}).get("samples", {})
             total += stats.get("totalQueryableSamples", 0) * 60 / interval
     return total
+
+
+def _scaled(value: float | None, factor: int) -> float | None:
+    return None if value is None else value * factor
 
 
 def measure(run: Run, data: Path, scrape_port: int, scratch: Path, measure_s: float,
@@ -292,8 +301,8 @@ def measure(run: Run, data: Path, scrape_port: int, scratch: Path, measure_s: fl
                           - _single(start, "process_cpu_seconds_total")) / elapsed,
             "series_written": sum(samples.values()),
             "groups": len(run.groups), "missed": missed, "window_s": elapsed,
-            "samples_read_per_min": (_samples_read(base, run.groups, first) * run.per_slo
-                                     if first else None),
+            "samples_read_per_min": _scaled(_samples_read(base, run.groups, first) if first
+                                            else None, run.per_slo),
             "per_service": {},
         }
         for name, value in _by_group(end, "prometheus_rule_group_last_duration_seconds").items():
@@ -400,10 +409,12 @@ def main() -> int:
             run.result = measure(run, data, live.port, scratch,
                                  plan.measure_large if large else plan.measure_small,
                                  count_axis[0].name)
+            log(_table([run]).splitlines()[-1])  # each row as soon as it is measured
         for run, extra in signal_runs:
             live.extra = extra
             log(f"{run.rule_set}, {run.size}: {len(run.groups)} groups")
             run.result = measure(run, data, live.port, scratch, plan.measure_large, None)
+            log(_table([run]).splitlines()[-1])
         live.close()
         total = time.time() - began
         load_after = os.getloadavg()
