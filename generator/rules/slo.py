@@ -1,11 +1,26 @@
 """SLO recording rules and multiwindow, multi-burn-rate alerts (Google SRE workbook, ch. 5).
 
 How long windows stay cheap and unbiased: the SLI's error and total rates are
-recorded once, over 5 minutes (`vigil_slo:errors:rate5m`, `vigil_slo:total:rate5m`).
-The error ratio over any longer window is then
-`sum_over_time(errors[W]) / sum_over_time(total[W])`: a ratio of sums, which weighs
-each 5-minute slice by its traffic, unlike an average of ratios, and which reads
-recorded samples instead of 30 days of raw counters.
+recorded once, over 5 minutes (`vigil_slo:errors:rate5m`, `vigil_slo:total:rate5m`),
+the only rules that read raw series. Every longer window is a ratio of sums of
+recorded rates, `sum_over_time(errors[W]) / sum_over_time(total[W])`, which weighs each
+slice by its traffic (an average of ratios does not: on day/night traffic it is off by
+an order of magnitude) and reads recorded samples instead of raw counters.
+
+What a window reads is chosen by its length, so no evaluation scans a month of
+samples (the per-window cost is `W / spacing` samples):
+- up to 6h (the page alerts' windows): the 5m rates themselves, recorded every
+  evaluation, so fast burns are seen at once;
+- up to 3d: `vigil_slo:*:rate_tile5m`, the 5m rate recorded once per 5-minute tile
+  by a group evaluated every 5 minutes (288 samples a day);
+- longer (the 30d period): `vigil_slo:*:rate_tile1h`, the mean over each hour, recorded
+  hourly (720 samples in 30 days).
+A tile's rate times its length is the events it holds, so sums of tiles are sums of
+events and the ratio stays errors over requests. Tiles lag by at most their length
+(the ticket windows by 5 minutes, the period by an hour). Until a new SLO has its first
+tile, the window falls back to the last hour of 5m rates, which is then its whole
+history. Other groups' sparse series are only read as ranges (an instant read of a
+series written every 5 minutes would fall out of Prometheus's 5-minute lookback).
 
 Burn rate is the error ratio divided by the error budget (1 − objective). A window
 pair alerts when both its long and its short window burn faster than
@@ -14,14 +29,15 @@ short window makes the alert stop soon after the burn does. A guard keeps the al
 quiet while the service sees fewer events than `min_rate`: three failed requests out
 of five are not a page. The guard multiplies instead of dividing (`1/m` is
 `avg rate × 60 >= 1`, less a relative 1e-9 for float rounding), so traffic of exactly
-the stated rate passes: `>= 0.016666666667`, a rounded 1/60, did not.
+the stated rate passes: `>= 0.016666666667`, a rounded 1/60, did not. It averages the
+same recorded series as the window it guards.
 
 The error budget is counted in events: allowed bad events = (1 − objective) × the
 events the period is expected to hold. While the history is shorter than the period,
 the expected events are projected from the traffic seen:
-`vigil_slo:period_covered:ratio` is the share of the period the recorded samples
-span (their count over the period against their count over the last hour, which
-needs no knowledge of the evaluation interval), and remaining budget =
+`vigil_slo:period_covered:ratio` is the share of the period the recorded history
+spans: from the oldest hourly tile in the period (each records its own time, so 720
+samples answer it) to now, at least an hour, and remaining budget =
 1 − error ratio so far × covered share / (1 − objective). A 2-hour burn on a 2-day-old
 SLO thus spends what it would spend of a full period, instead of reading the 2 days
 as the whole period. Once the history spans the period the share is 1 and this is
@@ -32,6 +48,7 @@ low-traffic guard, over the whole period's history.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from generator import links, promql, templating, units
@@ -39,8 +56,37 @@ from generator.model import Slo, Spec
 from generator.rules.signals import alert_name
 
 BASE_WINDOW = "5m"
-COVERAGE_WINDOW = "1h"  # samples counted here give the spacing of the recorded series
+COVERAGE_WINDOW = "1h"  # a history shorter than this counts as this long
 GUARD_SLACK = 1e-9  # relative: a computed rate of exactly min_rate may be 1 ulp below it
+FALLBACK_WINDOW = "1h"  # what a tiled window reads before its first tile exists
+COVERED_LOOKBACK = "10m"  # two tiles: the covered share is read as a range of its samples
+TILE_TIME = "vigil_slo:tile1h:timestamp_seconds"  # when each hourly tile was recorded
+
+
+@dataclass(frozen=True)
+class Level:
+    """One level of the hierarchy: the recorded rate series a window reads.
+
+    `interval` is the evaluation interval of the group recording them (None: the
+    SLO's main group, at Prometheus's own interval); `longest` the longest window in
+    seconds read from them.
+    """
+
+    suffix: str
+    interval: str | None
+    longest: float
+
+
+LEVELS = (
+    Level("rate5m", None, 6 * 3600.0),
+    Level("rate_tile5m", "5m", 3 * 86400.0),
+    Level("rate_tile1h", "1h", float("inf")),
+)
+
+
+def level(window: float) -> Level:
+    """The level a window of `window` seconds is read from."""
+    return next(lv for lv in LEVELS if window <= lv.longest)
 
 
 def _labels(spec: Spec, slo: Slo, **extra: str) -> dict[str, str]:
@@ -57,6 +103,63 @@ def windows(slo: Slo) -> list[str]:
     """Every window a ratio is recorded for: each alert's pair, and the whole period."""
     seconds = {w.long for w in slo.windows} | {w.short for w in slo.windows} | {slo.period}
     return [units.format_duration(s) for s in sorted(seconds)]
+
+
+def _ratio(spec: Spec, slo: Slo, window: str) -> str:
+    """Errors over requests in `window`: a ratio of sums of the window's level."""
+    own = series_matchers(spec, slo)
+    if window == BASE_WINDOW:
+        return f"vigil_slo:errors:rate5m{own} / vigil_slo:total:rate5m{own}"
+    suffix = level(units.parse_duration(window)).suffix
+
+    def sums(name: str, span: str) -> str:
+        return (f"sum_over_time(vigil_slo:errors:{name}{own}[{span}])"
+                f" / sum_over_time(vigil_slo:total:{name}{own}[{span}])")
+
+    if suffix == LEVELS[0].suffix:
+        return sums(suffix, window)
+    return f"({sums(suffix, window)}) or ({sums(LEVELS[0].suffix, FALLBACK_WINDOW)})"
+
+
+def _tile_groups(spec: Spec, slo: Slo) -> list[dict[str, Any]]:
+    """The groups recording the tiles, each evaluated once per tile."""
+    own = series_matchers(spec, slo)
+    result = []
+    for lv in LEVELS[1:]:
+        # A 5m rate sampled every 5 minutes covers each event once; so does the mean of
+        # the 5m rates over each hour (the rates' 5-minute overlaps add up to one).
+        rules: list[dict[str, Any]] = [
+            {"record": f"vigil_slo:{kind}:{lv.suffix}",
+             "expr": (f"vigil_slo:{kind}:rate5m{own}" if lv.interval == BASE_WINDOW else
+                      f"avg_over_time(vigil_slo:{kind}:rate5m{own}[{lv.interval}])"),
+             "labels": _labels(spec, slo)}
+            for kind in ("errors", "total")]
+        if lv is LEVELS[1]:
+            rules.append(_period_covered(spec, slo))
+        else:
+            rules.append({"record": TILE_TIME,
+                          "expr": f"timestamp(vigil_slo:total:{lv.suffix}{own})",
+                          "labels": _labels(spec, slo)})
+        result.append({"name": f"{spec.name}.slo.{slo.name}.{lv.interval}",
+                       "interval": lv.interval, "rules": rules})
+    return result
+
+
+def _period_covered(spec: Spec, slo: Slo) -> dict[str, Any]:
+    own = series_matchers(spec, slo)
+    period = units.format_duration(slo.period)
+    seconds = units.format_number(slo.period)
+    hour = units.format_number(units.parse_duration(COVERAGE_WINDOW))
+    floor = units.format_number(min(units.parse_duration(COVERAGE_WINDOW) / slo.period, 1.0))
+    return {
+        "record": "vigil_slo:period_covered:ratio",
+        "expr": (f"clamp_max(clamp_min(time() - min_over_time({TILE_TIME}{own}[{period}]), {hour})"
+                 f" / {seconds}, 1)"
+                 # before the first hourly tile: under an hour, counted as one hour
+                 f" or (0 * count_over_time(vigil_slo:total:{LEVELS[1].suffix}{own}"
+                 f"[{COVERAGE_WINDOW}]) + {floor})"),
+        "labels": _labels(spec, slo),
+    }
 
 
 def recording_rules(spec: Spec, slo: Slo) -> list[dict[str, Any]]:
@@ -77,12 +180,7 @@ def recording_rules(spec: Spec, slo: Slo) -> list[dict[str, Any]]:
     budget = units.format_number(round(1 - slo.objective, 12))
     own = series_matchers(spec, slo)
     for window in windows(slo):
-        if window == BASE_WINDOW:
-            ratio = f"vigil_slo:errors:rate5m{own} / vigil_slo:total:rate5m{own}"
-        else:
-            ratio = (f"sum_over_time(vigil_slo:errors:rate5m{own}[{window}])"
-                     f" / sum_over_time(vigil_slo:total:rate5m{own}[{window}])")
-        rules.append({"record": "vigil_slo:error_ratio", "expr": ratio,
+        rules.append({"record": "vigil_slo:error_ratio", "expr": _ratio(spec, slo, window),
                       "labels": _labels(spec, slo, window=window)})
     for window in windows(slo):
         rules.append({
@@ -91,18 +189,15 @@ def recording_rules(spec: Spec, slo: Slo) -> list[dict[str, Any]]:
             "labels": _labels(spec, slo, window=window),
         })
     period = units.format_duration(slo.period)
-    rules.append({
-        "record": "vigil_slo:period_covered:ratio",
-        "expr": (f"clamp_max((count_over_time(vigil_slo:total:rate5m{own}[{period}]) - 1)"
-                 f" / (count_over_time(vigil_slo:total:rate5m{own}[{COVERAGE_WINDOW}]) - 1)"
-                 f" / {units.format_number(slo.period / units.parse_duration(COVERAGE_WINDOW))},"
-                 " 1)"),
-        "labels": _labels(spec, slo),
-    })
+    # The covered share is recorded every 5 minutes: read as a range, never as an
+    # instant that could fall out of the lookback between two of its samples; before
+    # its first sample the history is under an hour, which counts as one hour.
+    floor = units.format_number(min(units.parse_duration(COVERAGE_WINDOW) / slo.period, 1.0))
     rules.append({
         "record": "vigil_slo:error_budget_remaining:ratio",
         "expr": f"1 - max without (window) (vigil_slo:error_ratio{series_matchers(spec, slo, window=period)})"
-                f" * vigil_slo:period_covered:ratio{own} / {budget}",
+                f" * (last_over_time(vigil_slo:period_covered:ratio{own}[{COVERED_LOOKBACK}])"
+                f" or 0 * vigil_slo:total:rate5m{own} + {floor}) / {budget}",
         "labels": _labels(spec, slo),
     })
     rules.append({
@@ -117,8 +212,12 @@ def traffic_guard(spec: Spec, slo: Slo, window: str) -> str:
     """Mean traffic over `window` is at least `min_rate`, compared as written (`× 60 >= 1`)."""
     count = units.format_number(round(slo.min_rate * slo.min_rate_per * (1 - GUARD_SLACK), 12))
     scale = "" if slo.min_rate_per == 1 else f" * {units.format_number(slo.min_rate_per)}"
-    return (f"avg_over_time(vigil_slo:total:rate5m{series_matchers(spec, slo)}[{window}])"
-            f"{scale} >= {count}")
+    own = series_matchers(spec, slo)
+    suffix = level(units.parse_duration(window)).suffix
+    mean = f"avg_over_time(vigil_slo:total:{suffix}{own}[{window}])"
+    if suffix != LEVELS[0].suffix:
+        mean = f"({mean} or avg_over_time(vigil_slo:total:rate5m{own}[{FALLBACK_WINDOW}]))"
+    return f"{mean}{scale} >= {count}"
 
 
 def alerting_rules(spec: Spec, slo: Slo,
@@ -184,8 +283,9 @@ def alerting_rules(spec: Spec, slo: Slo,
 
 
 def groups(spec: Spec) -> list[dict[str, Any]]:
-    return [
-        {"name": f"{spec.name}.slo.{slo.name}",
-         "rules": recording_rules(spec, slo) + alerting_rules(spec, slo)}
-        for slo in spec.slos.values()
-    ]
+    result = []
+    for slo in spec.slos.values():
+        result.append({"name": f"{spec.name}.slo.{slo.name}",
+                       "rules": recording_rules(spec, slo) + alerting_rules(spec, slo)})
+        result += _tile_groups(spec, slo)
+    return result

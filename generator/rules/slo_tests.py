@@ -37,24 +37,24 @@ BELOW = 0.99  # "just below min_rate"
 NO_ERRORS = 3600.0  # how long the error-free case runs
 
 
-def covered(slo: Slo, history: float, first: float = EVALUATION,
-            spacing: float = EVALUATION) -> float:
-    """The share of the period the recorded samples span after `history` seconds.
+def covered(slo: Slo, history: float, first: float = EVALUATION) -> float:
+    """The share of the period the 5-minute tiles span, as read after `history` seconds.
 
-    From raw series, the first rate is recorded at the first evaluation after t=0 (a
-    rate needs two samples) and then once per evaluation; recorded rates fed directly
-    start at t=0 with the input's one-minute spacing (`first=0, spacing=60`).
+    promtool evaluates every group at every step, the SLO's main group first: the
+    budget reads the share its tile group recorded one evaluation earlier. From raw
+    series the first tile is recorded at the first evaluation after t=0 (a rate needs
+    two samples); recorded rates fed directly give a tile at t=0 (`first=0`).
     """
-    span = history - first
+    span = history - EVALUATION - first
     hour = units.parse_duration(COVERAGE_WINDOW)
     if span < hour:
         return min(hour / slo.period, 1.0)
-    return min(span / spacing / (hour / spacing) / (slo.period / hour), 1.0)
+    return min(span / slo.period, 1.0)
 
 
-def _timing(spec: Spec, slo: Slo) -> tuple[float, float]:
-    """(first recorded sample, spacing) of the SLO's recorded rates in its cases."""
-    return (EVALUATION, EVALUATION) if modelled(spec, slo) else (0.0, 60.0)
+def _first(spec: Spec, slo: Slo) -> float:
+    """When the SLO's first tile is recorded in its cases."""
+    return EVALUATION if modelled(spec, slo) else 0.0
 
 
 def _burns(slo: Slo) -> list[float]:
@@ -79,7 +79,7 @@ def slo_tests(spec: Spec) -> list[dict[str, Any]]:
         budget = 1 - slo.objective
         steady_rate = max(slo.min_rate * 10, 10.0)
         for burn in _burns(slo):
-            spent = burn * covered(slo, STEADY, *_timing(spec, slo))
+            spent = burn * covered(slo, STEADY, _first(spec, slo))
             tests.append(_case(spec, slo, f"burning {burn:g}x for {units.format_duration(STEADY)} "
                                f"spends {units.format_percent(round(spent, 4))} of the budget",
                                steady_rate, min(burn * budget, 1.0), STEADY))
@@ -129,9 +129,9 @@ def _case(spec: Spec, slo: Slo, title: str, rate: float, ratio: float,
     samples = int(history // 60) + 1
     expected = [_burn_expected(spec, slo, w, burn) for w in slo.windows
                 if guarded and burn > w.factor and (w.for_ or 0) + 600 <= history]
-    timing = _timing(spec, slo)
-    remaining = 1 - ratio * covered(slo, history, *timing) / budget
-    still = 1 - ratio * covered(slo, history - EXHAUSTED_FOR, *timing) / budget
+    first = _first(spec, slo)
+    remaining = 1 - ratio * covered(slo, history, first) / budget
+    still = 1 - ratio * covered(slo, history - EXHAUSTED_FOR, first) / budget
     exhausted = [_exhausted_expected(spec, slo, remaining)] if guarded and still <= 0 else []
     at = units.format_duration(history)
     name = signals.alert_name(slo.name)
