@@ -135,7 +135,10 @@ SIGNAL = Obj(
     },
     "A signal's thresholds are keys named after severities, e.g. `warning: 80%`.",
     extra=Free("Threshold for the severity of the same name: `80%`, `100ms`, `500/s`, "
-               "`5/h`, `any`, `20% below average`, `< 4.0`."),
+               "`5/h`, `any`, `20% below average`, `< 4.0`; a forecast `90% within 4h` "
+               "(`over 2h` sets the trend's lookback); an anomaly `anomaly 3σ` or "
+               "`{anomaly: {sigma: 3, season: 1w, seasons: 3}}`.",
+               types=("string", "number", "object")),
 )
 
 BURN_WINDOW = Obj(

@@ -11,6 +11,7 @@ from generator.rules import (
     escalation,
     monitoring,
     monitoring_tests,
+    predictive_tests,
     reliability,
     signals,
     slo,
@@ -80,11 +81,27 @@ def outputs(spec: Spec) -> dict[str, str]:
     reliability_tests = reliability.unit_tests(spec)
     if reliability_tests:
         files["alert_rules/tests/reliability.test.yml"] = _test_file(spec, reliability_tests, "1m")
-    if baseline:
-        baseline_groups = unit_tests.rule_groups_for(baseline, groups)
-        files[BASELINE_RULES_FILE] = (output.header(spec.source)
-                                      + output.dump_yaml({"groups": baseline_groups}))
-        files["alert_rules/tests/baseline.test.yml"] = _test_file(
-            spec, baseline, units.format_duration(unit_tests.BASELINE_EVALUATION),
-            BASELINE_RULES_FILE.rsplit("/", 1)[1])
+    forecasts, anomalies = predictive_tests.tests(spec)
+    for name, tests, evaluation in (
+        ("baseline", baseline, unit_tests.BASELINE_EVALUATION),
+        ("forecast", forecasts, 60.0),
+        ("anomaly", anomalies, predictive_tests.ANOMALY_STEP),
+    ):
+        if tests:
+            own = unit_tests.rule_groups_for(tests, groups)
+            if name == "anomaly":
+                own = predictive_tests.anomaly_groups(spec, own)
+            files.update(_own_rules_tests(spec, name, tests, evaluation, own))
     return files
+
+
+def _own_rules_tests(spec: Spec, name: str, tests: list[dict[str, Any]], evaluation: float,
+                     groups: list[dict[str, Any]]) -> dict[str, str]:
+    """Tests over long histories, on a copy of only the groups they check
+    (see unit_tests.rule_groups_for): `alert_rules/tests/<name>.rules.yml`."""
+    rules_file = f"alert_rules/tests/{name}.rules.yml"
+    return {
+        rules_file: output.header(spec.source) + output.dump_yaml({"groups": groups}),
+        f"alert_rules/tests/{name}.test.yml": _test_file(
+            spec, tests, units.format_duration(evaluation), rules_file.rsplit("/", 1)[1]),
+    }
