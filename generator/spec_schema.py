@@ -356,6 +356,22 @@ KUBERNETES = Obj(
     required=("namespace",),
 )
 
+CAPACITY = Obj(
+    {
+        "scale_up": _percent("Utilisation at which a resource must grow (default 80%)."),
+        "scale_down": _percent("Peak utilisation below which a host is a candidate to shrink "
+                               "(default 30%)."),
+        "reserve": _percent("Headroom always kept free (default 20%); scale_up plus reserve "
+                            "is at most 100%."),
+        "projections": ListOf(_duration("How far ahead.", maximum=MAX_SPAN),
+                              "How far ahead utilisation is projected (default 30d, 90d, 180d).",
+                              min_items=1, max_items=4),
+        "trend": _duration("History the trend is fitted on (default 30d).",
+                           maximum=45 * 86400.0),
+    },
+    "The capacity plan: lines and projections of the capacity dashboard.",
+)
+
 SPEC = Obj(
     {
         "$schema": Str("JSON Schema for editors."),
@@ -443,6 +459,7 @@ SPEC = Obj(
             "Reliability targets: shown on the overview dashboard; MTTR and MTBF are measured "
             "from the incident recorder and alert when they miss them.",
         ),
+        "capacity": CAPACITY,
         "reports": MapOf(REPORT, "Operations reports `vigil report` writes and mails, by name "
                                  "(e.g. daily, weekly, monthly)."),
         "kubernetes": KUBERNETES,

@@ -12,7 +12,7 @@ from grafanalib.core import DashboardLink
 from generator import catalogue, links
 from generator.model import Spec
 
-ORDER = ("overview", "infrastructure", "application", "database", "business", "slo")
+ORDER = ("overview", "infrastructure", "application", "database", "business", "slo", "capacity")
 
 
 def present(spec: Spec) -> tuple[str, ...]:

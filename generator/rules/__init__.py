@@ -8,6 +8,8 @@ from generator import output, units
 from generator.model import Spec
 from generator.rules import (
     absent,
+    capacity,
+    capacity_tests,
     escalation,
     monitoring,
     monitoring_tests,
@@ -28,7 +30,7 @@ BASELINE_RULES_FILE = "alert_rules/tests/baseline.rules.yml"
 def rule_groups(spec: Spec) -> list[dict[str, Any]]:
     signal_groups, _ = signals.groups(spec)
     return (signal_groups + slo.groups(spec) + absent.groups(spec) + escalation.groups(spec)
-            + reliability.groups(spec) + monitoring.groups(spec))
+            + reliability.groups(spec) + monitoring.groups(spec) + capacity.groups(spec))
 
 
 def _test_file(spec: Spec, tests: list[dict[str, Any]], evaluation_interval: str,
@@ -92,6 +94,8 @@ def outputs(spec: Spec) -> dict[str, str]:
             if name == "anomaly":
                 own = predictive_tests.anomaly_groups(spec, own)
             files.update(_own_rules_tests(spec, name, tests, evaluation, own))
+    files.update(_own_rules_tests(spec, "capacity", capacity_tests.tests(spec),
+                                  capacity_tests.STEP, capacity.groups(spec)))
     return files
 
 
