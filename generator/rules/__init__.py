@@ -93,6 +93,8 @@ def outputs(spec: Spec) -> dict[str, str]:
             own = unit_tests.rule_groups_for(tests, groups)
             if name == "anomaly":
                 own = predictive_tests.anomaly_groups(spec, own)
+            elif name == "baseline":
+                own = predictive_tests.without_predictive(spec, own)
             files.update(_own_rules_tests(spec, name, tests, evaluation, own))
     files.update(_own_rules_tests(spec, "capacity", capacity_tests.tests(spec),
                                   capacity_tests.STEP, capacity.groups(spec)))

@@ -29,7 +29,7 @@ from typing import Any
 
 from generator import templating, units
 from generator.model import Signal, Spec
-from generator.rules import anomaly, signals
+from generator.rules import anomaly, forecast, signals
 from generator.rules.humanize import humanize_value
 from generator.rules.unit_tests import _alert_labels, _by_labels, _series_text
 from generator.thresholds import ABOVE, ANOMALY, FORECAST, Threshold
@@ -209,6 +209,27 @@ def anomaly_test(spec: Spec, thresholds: dict[str, list[Threshold]]) -> dict[str
         "input_series": inputs,
         "alert_rule_test": checks,
     }
+
+
+def _predictive_rules(spec: Spec, signal: Signal) -> set[str]:
+    """Names of the records and alerts a signal's forecasts and anomalies add."""
+    names = set()
+    for t in signal.thresholds:
+        if t.kind == ANOMALY:
+            names |= {anomaly.avg_name(signal.name), anomaly.stddev_name(signal.name),
+                      *anomaly.band_names(signal.name, t), signals.threshold_alert_name(signal, t)}
+        elif t.kind == FORECAST:
+            names |= {forecast.predicted_name(signal.name, t),
+                      signals.threshold_alert_name(signal, t)}
+    return names
+
+
+def without_predictive(spec: Spec, groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The groups without forecast and anomaly rules: other tests over weeks (baselines)
+    need not evaluate them at every step."""
+    names = set().union(*(_predictive_rules(spec, s) for s in spec.signals.values()))
+    return [{**g, "rules": [r for r in g["rules"]
+                            if r.get("record", r.get("alert")) not in names]} for g in groups]
 
 
 def anomaly_groups(spec: Spec, groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
