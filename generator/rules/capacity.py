@@ -4,7 +4,9 @@ A 30-day trend read from raw samples on every dashboard refresh would scan a mon
 per-minute data per series and panel; here it is recorded instead, in two steps:
 
 1. `<name>.capacity.hourly` (every hour): each resource's hourly mean,
-   `vigil:capacity:<resource>:avg_1h`, from the resource's catalogue expression.
+   `vigil:capacity:<resource>:avg_1h`, from the signal's recording (`vigil:cpu_usage`)
+   when the spec has it, else from the catalogue expression. (promtool's unit tests
+   evaluate every group at every step: a subquery here would cost every test.)
 2. `<name>.capacity` (every 5 minutes, so that the dashboard's instant queries always
    find a fresh sample): from those hourly means over the spec's `capacity.trend`
    (720 samples per series for 30 days, whatever the scrape interval),
@@ -88,8 +90,7 @@ def groups(spec: Spec) -> list[dict[str, Any]]:
     trend = units.format_duration(plan.trend)
     hourly, refresh = [], []
     for resource in resources():
-        source = promql.render(resource.expr, spec.matchers(resource.exporter), "5m")
-        hourly.append(_record(avg_name(resource), f"avg_over_time(({source})[1h:1m])", labels))
+        hourly.append(_record(avg_name(resource), _hourly_mean(spec, resource), labels))
         history = f"{avg_name(resource)}{_selector(spec)}[{trend}]"
         refresh.append(_record(trend_name(resource), f"deriv({history}) * 86400", labels))
         for ahead in plan.projections:
@@ -109,6 +110,21 @@ def groups(spec: Spec) -> list[dict[str, Any]]:
         {"name": f"{spec.name}.capacity", "interval": units.format_duration(REFRESH),
          "rules": refresh},
     ]
+
+
+def _hourly_mean(spec: Spec, resource: Resource) -> str:
+    """The resource's mean over the last hour, read as cheaply as it can be: from the
+    signal's recording when the spec has the signal, from the raw gauge for the database
+    size, and from a subquery of the catalogue expression only otherwise."""
+    signal = spec.signals.get(resource.name)
+    if signal is not None and not signal.definition.is_counter:
+        return f"avg_over_time(vigil:{resource.name}{_selector(spec)}[1h])"
+    if resource.name == "database_size_bytes":
+        matchers = spec.matchers(resource.exporter)
+        return (f"sum by (instance, datname) (avg_over_time(vigil_pg_database_size_bytes"
+                f"{{{matchers}}}[1h]))")
+    source = promql.render(resource.expr, spec.matchers(resource.exporter), "5m")
+    return f"avg_over_time(({source})[1h:1m])"
 
 
 def _record(name: str, expr: str, labels: dict[str, str]) -> dict[str, Any]:

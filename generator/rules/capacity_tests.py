@@ -25,9 +25,14 @@ FLAT = 0.2
 
 
 def _series(spec: Spec, instance: str, values: str) -> dict[str, str]:
-    labels = {**spec.selectors, "job": spec.jobs["host"], "instance": instance, "mountpoint": "/"}
-    return {"series": f"vigil_host_filesystem_used_ratio{{{promql.matchers(sorted(labels.items()))}}}",
-            "values": values}
+    """The recorded disk signal (the hourly means read it), or the raw gauge when the
+    spec has no disk_usage signal."""
+    labels = {**spec.selectors, "instance": instance, "mountpoint": "/"}
+    name = "vigil:disk_usage"
+    if "disk_usage" not in spec.signals:
+        labels["job"] = spec.jobs["host"]
+        name = "vigil_host_filesystem_used_ratio"
+    return {"series": f"{name}{{{promql.matchers(sorted(labels.items()))}}}", "values": values}
 
 
 def _count(expr: str, at: float, expected: int) -> dict[str, Any]:
