@@ -18,6 +18,7 @@ DASHBOARD_TITLES: dict[str, str] = {
     "database": "Database",
     "business": "Business & security",
     "slo": "SLO detail",
+    "capacity": "Capacity",
 }
 
 

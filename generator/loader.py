@@ -22,6 +22,7 @@ from generator import catalogue, gc_pause, inputs, latency, locate, promql, thre
 from generator.latency import LatencySli
 from generator.model import (
     BurnWindow,
+    Capacity,
     EmailSettings,
     EscalationStep,
     Heartbeat,
@@ -248,6 +249,7 @@ class _Builder:
             reliability_window=_valid(self.data.get("reliability") or {}).get(
                 "window", 30 * 86400.0),
             monitoring=monitoring,
+            capacity=self._capacity(),
             absent_grace=_valid(self.data.get("defaults") or {}).get("absent_grace",
                                                                      DEFAULT_ABSENT_GRACE),
             exporters=self.exporters,
@@ -320,6 +322,25 @@ class _Builder:
                           labels=dict(sorted(_valid(body.get("labels") or {}).items())),
                           secret=body.get("secret") or f"{self.get('name')}-alertmanager",
                           scrape=body.get("scrape") or "service_monitor")
+
+    def _capacity(self) -> Capacity:
+        body = _valid(self.data.get("capacity") or {})
+        default = Capacity()
+        found = {k: v for k, v in body.items() if v is not INVALID}
+        if "projections" in found:
+            projections = [p for p in found["projections"] if p is not INVALID]
+            found["projections"] = tuple(sorted(set(projections))) or default.projections
+        capacity = replace(default, **found)
+        if capacity.scale_down >= capacity.scale_up:
+            self.problem(join("capacity", "scale_down"),
+                         f"{units.format_percent(capacity.scale_down)} is not below scale_up "
+                         f"{units.format_percent(capacity.scale_up)}; expected a lower line")
+        if capacity.scale_up + capacity.reserve > 1 + 1e-9:
+            self.problem(join("capacity", "reserve"),
+                         f"{units.format_percent(capacity.reserve)} of reserve above scale_up "
+                         f"{units.format_percent(capacity.scale_up)} is more than 100%; expected "
+                         "scale_up plus reserve of at most 100%")
+        return capacity
 
     # Monitoring the monitoring ------------------------------------------------------
     def _monitoring(self, severities: dict[str, Severity], jobs: dict[str, str],

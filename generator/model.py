@@ -181,6 +181,17 @@ class Kubernetes:
 
 
 @dataclass(frozen=True)
+class Capacity:
+    """The capacity plan's lines (the capacity dashboard and its recorded projections)."""
+
+    scale_up: float = 0.8  # utilisation at which a resource must grow
+    scale_down: float = 0.3  # peak utilisation below which a host is a candidate to shrink
+    reserve: float = 0.2  # headroom always kept free
+    projections: tuple[float, ...] = (30 * 86400.0, 90 * 86400.0, 180 * 86400.0)
+    trend: float = 30 * 86400.0  # history the trend is fitted on
+
+
+@dataclass(frozen=True)
 class Spec:
     source: Path
     name: str
@@ -205,6 +216,7 @@ class Spec:
     # severities whose incidents count as failures in MTTR/MTBF, and the alerting window
     failure_severities: tuple[str, ...] = ()
     reliability_window: float = 30 * 86400.0
+    capacity: Capacity = field(default_factory=Capacity)
 
     def reliability_windows(self) -> tuple[float, ...]:
         """Windows MTTR and MTBF are recorded over: the alerting one and each report's."""

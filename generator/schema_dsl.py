@@ -270,6 +270,8 @@ class Free(Node):
     examples: tuple[str, ...] = ()
 
     def check(self, value: Any, path: str, problems: list[Problem]) -> Any:
+        if isinstance(value, dict) and "object" in self.types:
+            return value
         if isinstance(value, dict | list) or value is None:
             problems.append(Problem(path, f"expected {' or '.join(self.types)}, got {describe(value)}"))
             return INVALID

@@ -160,7 +160,10 @@ _SIGNAL_FIELDS: dict[str, Node] = {
                          "absent-data alert)."),
     }
 _THRESHOLD = Free("Threshold for the severity of the same name: `80%`, `100ms`, `500/s`, "
-                  "`5/h`, `any`, `20% below average`, `< 4.0`.")
+                  "`5/h`, `any`, `20% below average`, `< 4.0`; a forecast `90% within 4h` "
+                  "(`over 2h` sets the trend's lookback); an anomaly `anomaly 3σ` or "
+                  "`{anomaly: {sigma: 3, season: 1w, seasons: 3}}`.",
+                  types=("string", "number", "object"))
 
 
 def _threshold(unit: str, signed: bool = False) -> Node:
@@ -431,6 +434,22 @@ KUBERNETES = Obj(
     required=("namespace",),
 )
 
+CAPACITY = Obj(
+    {
+        "scale_up": _percent("Utilisation at which a resource must grow (default 80%).", "80%"),
+        "scale_down": _percent("Peak utilisation below which a host is a candidate to shrink "
+                               "(default 30%).", "30%"),
+        "reserve": _percent("Headroom always kept free (default 20%); scale_up plus reserve "
+                            "is at most 100%.", "20%"),
+        "projections": ListOf(_duration("How far ahead.", "90d", maximum=MAX_SPAN),
+                              "How far ahead utilisation is projected (default 30d, 90d, 180d).",
+                              min_items=1, max_items=4),
+        "trend": _duration("History the trend is fitted on (default 30d).", "30d",
+                           maximum=45 * 86400.0),
+    },
+    "The capacity plan: lines and projections of the capacity dashboard.",
+)
+
 SPEC_BODY = Obj(
     {
         "$schema": Str("JSON Schema for editors."),
@@ -521,6 +540,7 @@ SPEC_BODY = Obj(
             "Reliability targets: shown on the overview dashboard; MTTR and MTBF are measured "
             "from the incident recorder and alert when they miss them.",
         ),
+        "capacity": CAPACITY,
         "reports": MapOf(REPORT, "Operations reports `vigil report` writes and mails, by name "
                                  "(e.g. daily, weekly, monthly)."),
         "kubernetes": KUBERNETES,

@@ -14,6 +14,14 @@ generator.catalogue.counted), so that holds however scrapes and evaluations alig
 reaches Prometheus no more than ANY_MAX_GAP after the scrape before it (an exporter or
 network gap up to that long loses nothing), and the alert then stays for at least
 ANY_WINDOW - ANY_MAX_GAP (five minutes).
+
+Two forms look ahead of a fixed line (generator/rules/forecast.py, anomaly.py):
+- `90% within 4h [over 2h]` (FORECAST): the signal's linear trend over the lookback
+  (`over`, default max(1h, horizon / 2), at most MAX_LOOKBACK) will cross 90 % within
+  the horizon. On the signal's bad side, like a plain threshold.
+- `anomaly 3σ [, season 1w] [, 3 seasons]` (ANOMALY), or the mapping
+  `{anomaly: {sigma: 3, season: 1w, seasons: 3}}`: the signal is more than 3 standard
+  deviations beyond its usual level at the same time of the last seasons.
 """
 
 from __future__ import annotations
@@ -35,6 +43,28 @@ ANY_MAX_GAP = 600.0  # seconds between two scrapes across which an `any` event i
 ANY_WINDOW = ANY_MAX_GAP + 300.0  # ...and the alert then holds for at least five minutes
 ANY = "any"
 BELOW_BASELINE = "below_baseline"
+FORECAST = "forecast"
+ANOMALY = "anomaly"
+
+# Forecast bounds. Beyond a week a straight line says little about a resource: that is
+# the capacity dashboard's 30/90/180-day projection, not an alert. The lookback is
+# read at every evaluation, so it is capped at a day of samples.
+MIN_HORIZON = 300.0
+MAX_HORIZON = 7 * 86400.0
+MIN_LOOKBACK = 600.0
+MAX_LOOKBACK = 86400.0
+# Anomaly bounds: a season shorter than two of the band's one-hour windows has no
+# "same time" to compare with; history is read from offsets, within retention.
+MIN_SEASON = 7200.0
+MAX_HISTORY = 42 * 86400.0
+MAX_SEASONS = 8
+DEFAULT_SEASON = 7 * 86400.0
+DEFAULT_SEASONS = 3
+
+_FORECAST_RE = re.compile(r"^(.+?)\s+within\s+(\S+)(?:\s+over\s+(\S+))?$")
+_ANOMALY_RE = re.compile(
+    r"^anomaly\s+(\d+(?:\.\d+)?)\s*(?:σ|sigma)"
+    r"(?:\s*,?\s*season\s+(\S+?))?(?:\s*,?\s*(\d+)\s+seasons)?$")
 
 _EXAMPLES = {
     "ratio": '"80%"',
@@ -57,6 +87,12 @@ class Threshold:
     value: float  # base units; for BELOW_BASELINE the fraction below (0.2 for 20%)
     text: str  # as written in the spec, for people
     window: float | None = None  # seconds, for counted events (`5/h` → 3600)
+    side: str = ABOVE  # FORECAST and ANOMALY: which side of the line (or band) is bad
+    horizon: float | None = None  # FORECAST: seconds ahead the trend is extrapolated
+    lookback: float | None = None  # FORECAST: seconds of history the trend is fitted on
+    sigma: float | None = None  # ANOMALY: band half-width in standard deviations
+    season: float | None = None  # ANOMALY: seconds after which the signal repeats itself
+    seasons: int | None = None  # ANOMALY: how many past seasons the band is built from
 
     @property
     def comparable(self) -> float:
@@ -65,7 +101,14 @@ class Threshold:
         return self.value / self.window if self.window else self.value
 
     def comparator(self) -> str:
+        if self.kind in (FORECAST, ANOMALY):
+            return ">" if self.side == ABOVE else "<"
         return {ABOVE: ">", BELOW: "<", ANY: ">", BELOW_BASELINE: "<"}[self.kind]
+
+    @property
+    def predictive(self) -> bool:
+        """A forecast or an anomaly: its own alert, rules and tests, no fixed step."""
+        return self.kind in (FORECAST, ANOMALY)
 
 
 def expected(unit: str) -> str:
@@ -86,7 +129,18 @@ def parse_threshold(raw: object, unit: str, direction: str, severity: str,
     threshold that makes the alert always on or never on is refused.
     Raises units.UnitError with a message that says what was expected.
     """
+    if isinstance(raw, dict):
+        raw = _anomaly_text(raw)
     text = str(raw).strip()
+    anomaly = _ANOMALY_RE.match(text)
+    if anomaly or text.lower().startswith("anomaly"):
+        return _parse_anomaly(anomaly, text, unit, direction, severity)
+    forecast = _FORECAST_RE.match(text)
+    if forecast:
+        return _parse_forecast(forecast, raw, unit, direction, severity, signed)
+    if re.search(r"\bwithin\b", text):
+        raise units.UnitError(f"expected a horizon after `within`, such as \"90% within 4h\", "
+                              f"got {raw!r}")
     if unit == "events":
         threshold = _parse_events(text, severity, unit)
         if threshold.kind == ABOVE and threshold.value <= 0:
@@ -113,6 +167,102 @@ def parse_threshold(raw: object, unit: str, direction: str, severity: str,
         raise units.UnitError(f"expected a percentage between 0% and 100%, got {raw!r}")
     _check_meaningful(kind, value, unit, text, signed)
     return Threshold(severity, kind, value, text)
+
+
+def _anomaly_text(raw: dict[object, object]) -> str:
+    """`{anomaly: {sigma: 3, season: 1w, seasons: 3}}` as its text form."""
+    body = raw.get("anomaly")
+    if set(raw) != {"anomaly"} or not isinstance(body, dict):
+        raise units.UnitError("expected a threshold such as \"80%\" or "
+                              "{anomaly: {sigma: 3, season: 1w, seasons: 3}}")
+    unknown = sorted(str(k) for k in body if k not in ("sigma", "season", "seasons"))
+    if unknown:
+        raise units.UnitError(f"unknown anomaly setting {unknown[0]!r}; expected sigma, "
+                              "season or seasons")
+    text = f"anomaly {body.get('sigma', '')}σ"
+    if "season" in body:
+        text += f", season {body['season']}"
+    if "seasons" in body:
+        text += f", {body['seasons']} seasons"
+    return text
+
+
+def _parse_anomaly(match: re.Match[str] | None, text: str, unit: str, direction: str,
+                   severity: str) -> Threshold:
+    if match is None:
+        raise units.UnitError(f"expected an anomaly threshold such as \"anomaly 3σ\" or "
+                              f"\"anomaly 3σ, season 1d, 4 seasons\", got {text!r}")
+    if unit == "events":
+        raise units.UnitError("an anomaly needs a level to compare, not counted events; "
+                              "write a count such as \"5/h\" instead")
+    sigma = float(match.group(1))
+    if not 0 < sigma <= 10:
+        raise units.UnitError(f"expected a band of more than 0σ and at most 10σ, got {text!r}")
+    season = units.parse_duration(match.group(2)) if match.group(2) else DEFAULT_SEASON
+    if season < MIN_SEASON:
+        raise units.UnitError(f"expected a season of at least {units.format_duration(MIN_SEASON)}"
+                              f" (the band compares one-hour windows), got {match.group(2)!r}")
+    seasons = int(match.group(3)) if match.group(3) else DEFAULT_SEASONS
+    if not 1 <= seasons <= MAX_SEASONS:
+        raise units.UnitError(f"expected 1 to {MAX_SEASONS} seasons, got {seasons}")
+    if season * seasons > MAX_HISTORY:
+        raise units.UnitError(f"{seasons} seasons of {units.format_duration(season)} need more "
+                              f"history than {units.format_duration(MAX_HISTORY)}; Prometheus "
+                              "keeps 45 days by default here")
+    return Threshold(severity, ANOMALY, sigma, text, side=ABOVE if direction == ">" else BELOW,
+                     sigma=sigma, season=season, seasons=seasons)
+
+
+def default_lookback(horizon: float) -> float:
+    """Half the horizon, at least an hour and at most MAX_LOOKBACK.
+
+    A straight line fitted on history much shorter than the distance it is stretched
+    over turns noise into trend; one much longer answers late to a new growth rate.
+    Half the horizon keeps the extrapolation to twice the fitted span, an hour at
+    least gives a fit sixty one-minute samples.
+    """
+    return min(max(3600.0, horizon / 2), MAX_LOOKBACK)
+
+
+def forecast_for(threshold: Threshold, signal_for: float) -> float:
+    """How long a forecast must hold: a quarter of its lookback, or the signal's `for`.
+
+    A short spike bends the fitted line for as long as it stays in the late part of the
+    lookback; together with the "still growing" condition (generator/rules/forecast.py)
+    a quarter of the lookback outlasts any spike shorter than that.
+    """
+    return max(signal_for, (threshold.lookback or 0.0) / 4)
+
+
+def _parse_forecast(match: re.Match[str], raw: object, unit: str, direction: str,
+                    severity: str, signed: bool) -> Threshold:
+    if unit == "events":
+        raise units.UnitError("a forecast needs a level that grows, not counted events")
+    line = parse_threshold(match.group(1), unit, direction, severity, signed)
+    if line.kind not in (ABOVE, BELOW):
+        raise units.UnitError(f"expected a level before `within`, such as \"90% within 4h\", "
+                              f"got {raw!r}")
+    horizon = _bounded_duration(match.group(2), "horizon", MIN_HORIZON, MAX_HORIZON,
+                                "longer trends are the capacity dashboard's projections")
+    lookback = (_bounded_duration(match.group(3), "lookback", MIN_LOOKBACK, MAX_LOOKBACK,
+                                  "every evaluation reads the whole lookback")
+                if match.group(3) else default_lookback(horizon))
+    return Threshold(severity, FORECAST, line.value, str(raw).strip(), side=line.kind,
+                     horizon=horizon, lookback=lookback)
+
+
+def _bounded_duration(text: str, what: str, low: float, high: float, why: str) -> float:
+    try:
+        seconds = units.parse_duration(text)
+    except units.UnitError:
+        raise units.UnitError(f'expected a {what} duration such as "4h", got {text!r}') from None
+    if seconds < low:
+        raise units.UnitError(f"expected a {what} of at least {units.format_duration(low)}, "
+                              f"got {text!r}")
+    if seconds > high:
+        raise units.UnitError(f"expected a {what} of at most {units.format_duration(high)} "
+                              f"({why}), got {text!r}")
+    return seconds
 
 
 def _check_meaningful(kind: str, value: float, unit: str, text: str, signed: bool) -> None:
@@ -179,7 +329,15 @@ def json_forms(unit: str, signed: bool = False) -> tuple[dict[str, object], ...]
     else:
         value = _VALUE_PATTERNS.get(unit, units.NUMBER_PATTERN)
         string = f"{BASELINE_PATTERN}|(?:{COMPARATOR_PATTERN}\\s*)?(?:{value})"
-    forms: list[dict[str, object]] = [{"type": "string", "pattern": f"^\\s*(?:{string})\\s*$"}]
+    duration = units.DURATION_PATTERN
+    looking_ahead = [f"{_any_case('anomaly')}\\s+\\d+(?:\\.\\d+)?\\s*(?:σ|{_any_case('sigma')})"
+                     f"(?:\\s*,?\\s*season\\s+{duration})?(?:\\s*,?\\s*\\d+\\s+seasons)?"]
+    if unit != "events":  # a forecast of counted events is refused by the loader
+        looking_ahead.append(f"(?:{string})\\s+within\\s+{duration}(?:\\s+over\\s+{duration})?")
+    string = "|".join([string, *looking_ahead])
+    forms: list[dict[str, object]] = [{"type": "string", "pattern": f"^\\s*(?:{string})\\s*$"},
+                                      {"type": "object", "required": ["anomaly"],
+                                       "properties": {"anomaly": {"type": "object"}}}]
     if unit in _NUMBER_UNITS:
         forms.append({"type": "number"} if signed else {"type": "number", "exclusiveMinimum": 0})
     return tuple(forms)
@@ -196,7 +354,7 @@ def strictness_order(first: Threshold, second: Threshold) -> bool:
     For an `above` signal a lower threshold fires first; for a `below` signal a higher
     one does. Used to reject a warning that is stricter than the critical threshold.
     """
-    if ANY in (first.kind, second.kind):
+    if ANY in (first.kind, second.kind) or first.predictive or second.predictive:
         return True
     if first.kind in (ABOVE, BELOW_BASELINE):
         return first.comparable <= second.comparable

@@ -1,7 +1,8 @@
 """Grafana dashboards and provisioning from the spec: `outputs(spec)` is the entry point.
 
 Dashboards are built with grafanalib, one module per dashboard (overview.py,
-infrastructure.py, application.py, database.py, business.py, slo.py) over one factory
+infrastructure.py, application.py, database.py, business.py, slo.py,
+capacity.py) over one factory
 per panel kind (panels/), and corrected into current dashboard JSON by modernise.py.
 Nothing here writes files: `vigil generate` writes what `outputs` returns.
 """
@@ -18,6 +19,7 @@ import orjson
 from generator.dashboards import (
     application,
     business,
+    capacity,
     database,
     infrastructure,
     overview,
@@ -34,6 +36,7 @@ BUILDERS: dict[str, Callable[[Spec], dict[str, Any]]] = {
     "database": database.dashboard,
     "business": business.dashboard,
     "slo": slo.dashboard,
+    "capacity": capacity.dashboard,
 }
 
 

@@ -10,8 +10,10 @@ do not, and each reason is written here rather than scattered through the lint c
 - `vigil_slo:*` series are recorded by the SLO rules as sums over every instance of
   the service: an SLO is about the service, so job and instance are aggregated away.
   They keep the spec's selector labels, which the dashboards still match.
-- `vigil:<signal>:baseline` is recorded from the signal's recorded series, which carry
-  the selector labels only.
+- `vigil:<signal>:baseline`, a forecast's projection (`:predicted_4h_from_2h`) and an
+  anomaly band (`:band_mean_3x1w`, `:band_stddev_3x1w`) are recorded from the signal's
+  recorded series, which carry the selector labels only; so are the capacity
+  dashboard's `vigil:capacity:*` series.
 - `vigil:mttr:seconds`, `vigil:mtbf:seconds` and `vigil:incidents:*` are recorded from
   the incident recorder over every incident of the service (reliability rules).
 - The overview's monitoring health row reads every target's `up` and Prometheus's and
@@ -54,8 +56,10 @@ _WITHOUT_JOB_INSTANCE: tuple[tuple[str, str], ...] = (
      "alert state carries the alerting rule's labels, not a scrape target's"),
     (r"vigil_slo:[a-z0-9_:]+",
      "recorded SLO series are aggregated over every instance of the service"),
-    (r"vigil:[a-z0-9_]+:baseline",
-     "recorded signal baselines carry the spec's selector labels only"),
+    (r"vigil:[a-z0-9_]+:(baseline|predicted_[0-9a-z]+_from_[0-9a-z]+|band_(mean|stddev)_[0-9a-z]+)"
+     r"|vigil:capacity:[a-z0-9_:]+",
+     "recorded signal baselines, projections, bands and capacity series carry the spec's "
+     "selector labels only"),
     (r"vigil:(mttr|mtbf):seconds|vigil:incidents:[a-z_]+",
      "MTTR, MTBF and target breaches are recorded over every incident of the service"),
     (r"up|prometheus_rule_evaluation_failures_total|prometheus_notifications_errors_total"

@@ -12,19 +12,21 @@ from grafanalib.core import DashboardLink
 from generator import catalogue, links
 from generator.model import Spec
 
-ORDER = ("overview", "infrastructure", "application", "database", "business", "slo")
+ORDER = ("overview", "infrastructure", "application", "database", "business", "slo", "capacity")
 
 
 def present(spec: Spec) -> tuple[str, ...]:
     """The dashboards generated for this spec, in ORDER: no empty ones.
 
     The overview always; a signal dashboard when it draws a spec signal or the spec
-    reads its exporter (its own panels); the SLO dashboard when there is an SLO.
+    reads its exporter (its own panels); the SLO dashboard when there is an SLO; the
+    capacity dashboard when the spec reads the host exporter (its utilisations).
     """
     used = spec.used_exporters()
     drawn = {s.definition.dashboard for s in spec.signals.values()}
     return tuple(name for name in ORDER if name == "overview"
                  or (name == "slo" and spec.slos)
+                 or (name == "capacity" and "host" in used)
                  or name in drawn
                  or catalogue.DASHBOARD_EXPORTERS.get(name) in used)
 

@@ -12,12 +12,19 @@ evaluates, with dashboard variables in place of the spec's selectors:
   dashboard schema rejects, and a legend with `{{instance}}` has no fixed name to match;
 - `20% below average`: the recorded baseline (`vigil:<signal>:baseline`, the mean of
   the same moment over the last weeks, recorded by the alert rules) and the line the
-  value must stay above, `(1 - 20%) × baseline`, in the severity's colour.
+  value must stay above, `(1 - 20%) × baseline`, in the severity's colour;
+- `90% within 4h`: the recorded projection (`vigil:<signal>:predicted_4h_from_2h`,
+  what the signal will read in 4 h on its current trend), dashed in the severity's
+  colour: the alert fires when it crosses the forecast's line (drawn as a step);
+- `anomaly 3σ`: the band's edges (recorded mean ± 3 recorded deviations, see
+  generator/rules/anomaly.py), dotted in the severity's colour.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
 
 from grafanalib.core import Target, TimeSeries
 
@@ -31,7 +38,8 @@ from generator.dashboards.panels.common import (
 )
 from generator.dashboards.panels.timeseries import timeseries
 from generator.model import Signal
-from generator.thresholds import BELOW_BASELINE, Threshold
+from generator.rules import anomaly, forecast
+from generator.thresholds import ANOMALY, BELOW_BASELINE, FORECAST, Threshold
 
 NON_NEGATIVE_UNITS = frozenset({"ratio", "events", "count", "per_second", "bytes"})
 BASELINE_LEGEND = "baseline"
@@ -66,6 +74,18 @@ def _describe(ctx: Context, signal: Signal, windows: list[float]) -> str:
         parts.append(f"Dashed lines: the baseline (mean of the same time over the last "
                      f"{signal.baseline_weeks} weeks) and the level below which the alert "
                      "fires, in the severity's colour.")
+    for threshold in signal.thresholds:
+        if threshold.kind == FORECAST:
+            ahead = units.format_duration(threshold.horizon or 0)
+            parts.append(f"Dashed {threshold.severity}: the value {ahead} ahead on the trend "
+                         "of the last "
+                         f"{units.format_duration(threshold.lookback or 0)}; the forecast "
+                         "alert fires when it crosses the line.")
+        elif threshold.kind == ANOMALY:
+            parts.append(f"Dotted {threshold.severity}: the usual band (mean ± "
+                         f"{units.format_number(threshold.sigma or 0)}σ of the same hour over "
+                         f"the last {threshold.seasons} seasons), outside which the anomaly "
+                         "alert fires.")
     if signal.thresholds:
         parts.append(f"Thresholds from {ctx.spec.source.as_posix()} "
                      f"(signals.{signal.name}), in the severities' colours.")
@@ -109,6 +129,7 @@ def signal_panel(ctx: Context, signal: Signal) -> TimeSeries:
             targets.append(target(f"{factor} * {baseline_series(ctx, signal)}", next(names), name))
             overrides.append(by_name(
                 name, dashed_line(), fixed_colour(ctx.spec.severities[threshold.severity].colour)))
+    _predictive(ctx, signal, targets, overrides, names)
     return timeseries(
         id=signal.panel_id, title=signal.title, description=_describe(ctx, signal, windows),
         unit=definition.grafana_unit, targets=targets,
@@ -116,3 +137,24 @@ def signal_panel(ctx: Context, signal: Signal) -> TimeSeries:
         steps=panel_steps, overrides=overrides,
         minimum=0 if definition.unit in NON_NEGATIVE_UNITS else None,
     )
+
+
+def _predictive(ctx: Context, signal: Signal, targets: list[Target], overrides: list[Any],
+                names: Iterator[str]) -> None:
+    """A forecast's projection and an anomaly's band, from the series the rules record."""
+    for threshold in signal.thresholds:
+        colour = fixed_colour(ctx.spec.severities[threshold.severity].colour)
+        if threshold.kind == FORECAST:
+            name = (f"{threshold.severity}: forecast in "
+                    f"{units.format_duration(threshold.horizon or 0)}")
+            series = ctx.query(f"{forecast.predicted_name(signal.name, threshold)}{{$sel}}", None)
+            targets.append(target(series, next(names), name))
+            overrides.append(by_name(name, dashed_line(), colour))
+        elif threshold.kind == ANOMALY:
+            mean_name, sd_name = anomaly.band_names(signal.name, threshold)
+            mean = ctx.query(f"{mean_name}{{$sel}}", None)
+            spread = f"{units.format_number(threshold.sigma or 0)} * {ctx.query(f'{sd_name}{{$sel}}', None)}"
+            for edge, op in (("upper", "+"), ("lower", "-")):
+                name = f"{threshold.severity}: usual band ({edge})"
+                targets.append(target(f"{mean} {op} {spread}", next(names), name))
+                overrides.append(by_name(name, dashed_line(), colour))

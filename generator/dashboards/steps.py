@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from generator.model import Spec
-from generator.thresholds import ABOVE, ANY, BELOW, BELOW_BASELINE, Threshold
+from generator.thresholds import ABOVE, ANOMALY, ANY, BELOW, BELOW_BASELINE, FORECAST, Threshold
 
 OK_COLOUR = "green"
 # `any` fires on an increase above zero; Grafana steps start *at* their value, so the
@@ -39,15 +39,18 @@ def bound(threshold: Threshold) -> float:
 
 def breaks(threshold: Threshold, value: float) -> bool:
     """Whether `value` is coloured as breaking `threshold` (steps include their value)."""
-    if threshold.kind in (ABOVE, ANY):
+    kind = threshold.side if threshold.kind == FORECAST else threshold.kind
+    if kind in (ABOVE, ANY):
         return value >= bound(threshold)
-    if threshold.kind == BELOW:
+    if kind == BELOW:
         return value < threshold.value
     return False
 
 
 def fixed(thresholds: Iterable[Threshold]) -> list[Threshold]:
-    return [t for t in thresholds if t.kind != BELOW_BASELINE]
+    """Thresholds drawn as steps: a forecast's line is its value (the projection is drawn
+    as a series beside it); a baseline or an anomaly band moves, and is drawn as series."""
+    return [t for t in thresholds if t.kind not in (BELOW_BASELINE, ANOMALY)]
 
 
 def steps(spec: Spec, thresholds: Iterable[Threshold]) -> list[dict[str, Any]]:

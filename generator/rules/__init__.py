@@ -8,9 +8,12 @@ from generator import output, units
 from generator.model import Spec
 from generator.rules import (
     absent,
+    capacity,
+    capacity_tests,
     escalation,
     monitoring,
     monitoring_tests,
+    predictive_tests,
     reliability,
     signals,
     slo,
@@ -27,7 +30,7 @@ BASELINE_RULES_FILE = "alert_rules/tests/baseline.rules.yml"
 def rule_groups(spec: Spec) -> list[dict[str, Any]]:
     signal_groups, _ = signals.groups(spec)
     return (signal_groups + slo.groups(spec) + absent.groups(spec) + escalation.groups(spec)
-            + reliability.groups(spec) + monitoring.groups(spec))
+            + reliability.groups(spec) + monitoring.groups(spec) + capacity.groups(spec))
 
 
 def _test_file(spec: Spec, tests: list[dict[str, Any]], evaluation_interval: str,
@@ -86,11 +89,31 @@ def outputs(spec: Spec) -> dict[str, str]:
     reliability_tests = reliability.unit_tests(spec)
     if reliability_tests:
         files["alert_rules/tests/reliability.test.yml"] = _test_file(spec, reliability_tests, "1m")
-    if baseline:
-        baseline_groups = unit_tests.rule_groups_for(baseline, groups)
-        files[BASELINE_RULES_FILE] = (output.header(spec.source)
-                                      + output.dump_yaml({"groups": baseline_groups}))
-        files["alert_rules/tests/baseline.test.yml"] = _test_file(
-            spec, baseline, units.format_duration(unit_tests.BASELINE_EVALUATION),
-            BASELINE_RULES_FILE.rsplit("/", 1)[1])
+    forecasts, anomalies = predictive_tests.tests(spec)
+    for name, tests, evaluation in (
+        ("baseline", baseline, unit_tests.BASELINE_EVALUATION),
+        ("forecast", forecasts, 60.0),
+        ("anomaly", anomalies, predictive_tests.ANOMALY_STEP),
+    ):
+        if tests:
+            own = unit_tests.rule_groups_for(tests, groups)
+            if name == "anomaly":
+                own = predictive_tests.anomaly_groups(spec, own)
+            elif name == "baseline":
+                own = predictive_tests.without_predictive(spec, own)
+            files.update(_own_rules_tests(spec, name, tests, evaluation, own))
+    files.update(_own_rules_tests(spec, "capacity", capacity_tests.tests(spec),
+                                  capacity_tests.STEP, capacity.groups(spec)))
     return files
+
+
+def _own_rules_tests(spec: Spec, name: str, tests: list[dict[str, Any]], evaluation: float,
+                     groups: list[dict[str, Any]]) -> dict[str, str]:
+    """Tests over long histories, on a copy of only the groups they check
+    (see unit_tests.rule_groups_for): `alert_rules/tests/<name>.rules.yml`."""
+    rules_file = f"alert_rules/tests/{name}.rules.yml"
+    return {
+        rules_file: output.header(spec.source) + output.dump_yaml({"groups": groups}),
+        f"alert_rules/tests/{name}.test.yml": _test_file(
+            spec, tests, units.format_duration(evaluation), rules_file.rsplit("/", 1)[1]),
+    }

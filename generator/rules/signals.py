@@ -19,6 +19,9 @@ How each kind of threshold reads:
   same moment in each of the last N weeks (weeks with no data are left out of the
   mean rather than counted as zero). The alert needs both the value and a baseline
   above zero, so missing data or an empty history never fires it.
+- `90% within 4h` (forecast) and `anomaly 3σ`: alerts of their own names
+  (`DiskUsageForecast`, `ErrorRateAnomaly`) beside the signal's, built in
+  generator/rules/forecast.py and generator/rules/anomaly.py from the same recording.
 """
 
 from __future__ import annotations
@@ -29,12 +32,39 @@ from typing import Any
 
 from generator import links, promql, templating, units
 from generator.model import Signal, Spec
+from generator.rules import anomaly, forecast
 from generator.rules.humanize import value_template
-from generator.thresholds import ABOVE, ANY, ANY_WINDOW, BELOW, BELOW_BASELINE, Threshold
+from generator.thresholds import (
+    ABOVE,
+    ANOMALY,
+    ANY,
+    ANY_WINDOW,
+    BELOW,
+    BELOW_BASELINE,
+    FORECAST,
+    Threshold,
+    forecast_for,
+)
 
 
 def alert_name(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_"))
+
+
+def threshold_alert_name(signal: Signal, threshold: Threshold) -> str:
+    """Forecasts and anomalies alert under names of their own, so that they can sit
+    beside a plain threshold of the same severity and be silenced apart."""
+    suffix = {FORECAST: forecast.ALERT_SUFFIX, ANOMALY: anomaly.ALERT_SUFFIX}
+    return alert_name(signal.name) + suffix.get(threshold.kind, "")
+
+
+def threshold_for(signal: Signal, threshold: Threshold) -> float:
+    """The `for` of the threshold's alert: the signal's, longer for forecasts and anomalies."""
+    if threshold.kind == FORECAST:
+        return forecast_for(threshold, signal.for_)
+    if threshold.kind == ANOMALY:
+        return anomaly.anomaly_for(signal.for_)
+    return signal.for_
 
 
 def recorded_name(signal: Signal, threshold: Threshold | None = None) -> str:
@@ -74,6 +104,12 @@ def recording_rules(spec: Spec, signal: Signal) -> list[dict[str, Any]]:
     rules.append(_record(recorded_name(signal), promql.render(definition.expr, matchers), labels))
     if any(t.kind == BELOW_BASELINE for t in signal.thresholds):
         rules.append(_record(f"vigil:{signal.name}:baseline", _baseline_expr(spec, signal), {}))
+    series = f"{recorded_name(signal)}{selector(spec)}"
+    forecasts = [t for t in signal.thresholds if t.kind == FORECAST]
+    anomalies = [t for t in signal.thresholds if t.kind == ANOMALY]
+    for name, expr in (forecast.recording_rules(signal.name, series, forecasts)
+                       + anomaly.recording_rules(signal.name, series, selector(spec), anomalies)):
+        rules.append(_record(name, expr, labels))
     return rules
 
 
@@ -96,6 +132,10 @@ def _record(name: str, expr: str, labels: dict[str, str]) -> dict[str, Any]:
 def alert_expr(spec: Spec, signal: Signal, threshold: Threshold) -> str:
     series = f"{recorded_name(signal, threshold)}{selector(spec)}"
     value = units.format_number(threshold.value)
+    if threshold.kind == FORECAST:
+        return forecast.alert_expr(signal.name, series, selector(spec), threshold)
+    if threshold.kind == ANOMALY:
+        return anomaly.alert_expr(signal.name, series, selector(spec), threshold)
     if threshold.kind == BELOW_BASELINE:
         baseline = f"vigil:{signal.name}:baseline{selector(spec)}"
         factor = units.format_number(round(1 - threshold.value, 12))
@@ -119,7 +159,10 @@ def annotations(spec: Spec, signal: Signal, threshold: Threshold, value: str,
     where = " ".join(label(name) for name in signal.definition.by)
     on = f" on {where}" if where else ""
     written = text(threshold.text)
-    if threshold.kind == BELOW_BASELINE:
+    if threshold.predictive:
+        module = forecast if threshold.kind == FORECAST else anomaly
+        summary, description = module.describe(title, threshold, value, on, text)
+    elif threshold.kind == BELOW_BASELINE:
         summary = f"{title} {written}{on}"
         description = (f"{title} is {value}, more than {units.format_percent(threshold.value)} "
                        f"below its average at this time over the last "
@@ -162,11 +205,11 @@ def alerting_rules(spec: Spec, signal: Signal) -> list[SignalAlert]:
     alerts = []
     for threshold in signal.thresholds:
         rule: dict[str, Any] = {
-            "alert": alert_name(signal.name),
+            "alert": threshold_alert_name(signal, threshold),
             "expr": alert_expr(spec, signal, threshold),
         }
-        if signal.for_:
-            rule["for"] = units.format_duration(signal.for_)
+        if threshold_for(signal, threshold):
+            rule["for"] = units.format_duration(threshold_for(signal, threshold))
         rule["labels"] = {k: templating.literal(v)
                           for k, v in alert_labels(spec, signal, threshold).items()}
         rule["annotations"] = annotations(

@@ -35,7 +35,12 @@ BASELINE_EVALUATION = 3600.0  # ...and evaluate hourly: weeks at 1m would take m
 
 
 def crosses(threshold: Threshold, value: float) -> bool:
-    """Whether a signal value fires this threshold (for baselines: the fraction below)."""
+    """Whether a signal value fires this threshold (for baselines: the fraction below).
+
+    Forecasts and anomalies never fire on a value alone (and alert under names of their
+    own): generator/rules/predictive_tests.py tests them on histories."""
+    if threshold.predictive:
+        return False
     if threshold.kind == ANY:
         return value > 0
     if threshold.kind == ABOVE:
@@ -352,6 +357,8 @@ def signal_tests(spec: Spec) -> tuple[list[dict[str, Any]], list[dict[str, Any]]
         if not signal.enabled:
             continue
         for threshold in signal.thresholds:
+            if threshold.predictive:
+                continue
             fire, calm = case_values(signal, threshold)
             label = f"{signal.name} {threshold.severity} ({threshold.text})"
             if threshold.kind == BELOW_BASELINE:

@@ -51,7 +51,8 @@ def test_extends_overrides_only_what_differs(tmp_path):
     assert spec.selectors == {"environment": "staging"}
     assert spec.signals["cpu_usage"].thresholds[0].value == 0.9
     assert "throughput" not in spec.signals
-    assert spec.signals["memory_usage"].thresholds[0].value == 0.85  # inherited
+    memory = {t.severity: t.value for t in spec.signals["memory_usage"].thresholds}
+    assert memory["warning"] == 0.85  # inherited
     files = render(spec)
     rules = files["alert_rules/vigil.rules.yml"]
     assert 'vigil:cpu_usage{environment="staging"} > 0.9' in rules

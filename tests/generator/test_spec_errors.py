@@ -38,7 +38,7 @@ def _delete(path: str):
 
 CASES = [
     ("unknown top-level key", _set("thresholds", {}),
-     "thresholds: unknown key; expected one of: $schema, alertmanager, currency, defaults, "
+     "thresholds: unknown key; expected one of: $schema, alertmanager, capacity, currency, defaults, "
      "duplicate_suppression, email, exporters, extends, grafana_url, jobs, kubernetes, "
      "maintenance, monitoring, name, probes, receivers, "
      "reliability, reports, runbook_url, selectors, severities, signals, slos, targets, teams, version"),
