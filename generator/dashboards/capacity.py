@@ -152,8 +152,8 @@ def _shrink(ctx: Context, utilisations: list[Resource]) -> Any:
 def dashboard(spec: Spec) -> dict[str, Any]:
     ctx = Context(spec=spec, name="capacity", ids=PanelIds())
     plan = spec.capacity
-    utilisations = [r for r in recorded.resources() if r.utilisation]
-    growth = [r for r in recorded.resources() if not r.utilisation]
+    utilisations = [r for r in recorded.resources(spec) if r.utilisation]
+    growth = [r for r in recorded.resources(spec) if not r.utilisation]
     panels: list[Any] = [row(ctx, f"Utilisation: scale up at {units.format_percent(plan.scale_up)}, "
                                   f"down below {units.format_percent(plan.scale_down)}, keep "
                                   f"{units.format_percent(plan.reserve)} in reserve")]

@@ -111,6 +111,8 @@ def _own_rules_tests(spec: Spec, name: str, tests: list[dict[str, Any]], evaluat
                      groups: list[dict[str, Any]]) -> dict[str, str]:
     """Tests over long histories, on a copy of only the groups they check
     (see unit_tests.rule_groups_for): `alert_rules/tests/<name>.rules.yml`."""
+    if not tests:
+        return {}
     rules_file = f"alert_rules/tests/{name}.rules.yml"
     return {
         rules_file: output.header(spec.source) + output.dump_yaml({"groups": groups}),

@@ -41,22 +41,31 @@ class Resource:
     by: tuple[str, ...]
     unit: str  # catalogue unit kind
     utilisation: bool  # a share of a limit: drawn against the plan's lines
+    gauge: str | None = None  # a raw gauge whose hourly mean is read directly
 
 
-def resources() -> tuple[Resource, ...]:
+def resources(spec: Spec) -> tuple[Resource, ...]:
+    """The resources of `spec`: those of the exporters it reads, from the metrics of the
+    exporter it chose for each role (a standard one's when it has them)."""
     builtin = catalogue.BUILTIN
-    utilisations = tuple(
-        Resource(name, builtin[name].title.replace(" usage", ""), builtin[name].expr, "host",
-                 builtin[name].by, "ratio", True)
-        for name in ("cpu_usage", "memory_usage", "disk_usage"))
-    return (
-        *utilisations,
-        Resource("database_size_bytes", "Database size",
-                 "sum by (instance, datname) (vigil_pg_database_size_bytes{$sel})", "postgres",
-                 ("instance", "datname"), "bytes", False),
-        Resource("active_users", "Active users", builtin["active_users"].expr, "sql", (),
-                 "count", False),
-    )
+    used = spec.used_exporters()
+    found: list[Resource] = []
+    if "host" in used:
+        for name in ("cpu_usage", "memory_usage", "disk_usage"):
+            definition = catalogue.for_source(builtin[name], spec.source_of("host"))
+            if definition is not None:
+                found.append(Resource(name, definition.title.replace(" usage", ""),
+                                      definition.expr, "host", definition.by, "ratio", True))
+    if "postgres" in used:
+        gauge = ("vigil_pg_database_size_bytes" if spec.source_of("postgres") == catalogue.VIGIL
+                 else "pg_database_size_bytes")
+        found.append(Resource("database_size_bytes", "Database size",
+                              f"sum by (instance, datname) ({gauge}{{$sel}})", "postgres",
+                              ("instance", "datname"), "bytes", False, gauge))
+    if "sql" in used:
+        found.append(Resource("active_users", "Active users", builtin["active_users"].expr, "sql",
+                              (), "count", False))
+    return tuple(found)
 
 
 def avg_name(resource: Resource) -> str:
@@ -89,7 +98,10 @@ def groups(spec: Spec) -> list[dict[str, Any]]:
     plan = spec.capacity
     trend = units.format_duration(plan.trend)
     hourly, refresh = [], []
-    for resource in resources():
+    found = resources(spec)
+    if not found:
+        return []
+    for resource in found:
         hourly.append(_record(avg_name(resource), _hourly_mean(spec, resource), labels))
         history = f"{avg_name(resource)}{_selector(spec)}[{trend}]"
         refresh.append(_record(trend_name(resource), f"deriv({history}) * 86400", labels))
@@ -119,9 +131,9 @@ def _hourly_mean(spec: Spec, resource: Resource) -> str:
     signal = spec.signals.get(resource.name)
     if signal is not None and not signal.definition.is_counter:
         return f"avg_over_time(vigil:{resource.name}{_selector(spec)}[1h])"
-    if resource.name == "database_size_bytes":
+    if resource.gauge is not None:
         matchers = spec.matchers(resource.exporter)
-        return (f"sum by (instance, datname) (avg_over_time(vigil_pg_database_size_bytes"
+        return (f"sum by ({', '.join(resource.by)}) (avg_over_time({resource.gauge}"
                 f"{{{matchers}}}[1h]))")
     source = promql.render(resource.expr, spec.matchers(resource.exporter), "5m")
     return f"avg_over_time(({source})[1h:1m])"

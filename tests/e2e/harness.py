@@ -292,3 +292,29 @@ def record_probe_incident(e2e: E2E) -> None:
                                         "alertname = %s AND resolved_at IS NOT NULL",
                                    (PROBE_INCIDENT["alertname"],)), 60, interval=0.5,
              message="the probe incident was not recorded as resolved")
+
+
+def evaluated_rules(rules_api: str, query_url: str, wait: float) -> list[dict[str, Any]]:
+    """Every rule a rule engine loaded (`rules_api`: its /api/v1/rules), once each was
+    evaluated, with its health.
+
+    A group evaluated less often than the wait (an SLO's tiles every 5 minutes or every
+    hour, the capacity projections) may not have run yet: its rules are evaluated here as
+    queries instead (on `query_url`, a Prometheus), and their health is the query's.
+    """
+    def evaluated() -> list[dict[str, Any]] | None:
+        groups = requests.get(rules_api, timeout=10).json()["data"]["groups"]
+        rules = [r for g in groups if g.get("interval", 0) <= wait for r in g["rules"]]
+        slow = [r for g in groups if g.get("interval", 0) > wait for r in g["rules"]]
+        if not rules or not all(r.get("lastEvaluation", "").startswith("20") for r in rules):
+            return None
+        for rule in slow:
+            if not rule.get("lastEvaluation", "").startswith("20"):
+                answer = requests.get(f"{query_url}/api/v1/query", timeout=10,
+                                      params={"query": rule["query"]}).json()
+                rule = rule | {"health": "ok" if answer["status"] == "success" else "err",
+                               "lastError": answer.get("error")}
+            rules.append(rule)
+        return rules
+
+    return wait_for(evaluated, wait, interval=0.5, message="not every rule was evaluated")

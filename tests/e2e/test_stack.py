@@ -37,6 +37,7 @@ from tests.e2e.harness import (
     check_delivery,
     delivered,
     delivery_bound,
+    evaluated_rules,
     prometheus_only,
     record_probe_incident,
     sql_interval,
@@ -87,28 +88,8 @@ WAIT = 30  # seconds the rules get to be evaluated once
 
 
 def _evaluated_rules(e2e: E2E, rules_api: str, engine: str) -> list[dict[str, Any]]:
-    """Every rule of a rule engine once each was evaluated; as many as were generated.
-
-    A group evaluated less often than the wait (the SLO tiles: every 5 minutes, every
-    hour) may not have run yet: its rules are evaluated here as queries instead, and
-    their health is the query's.
-    """
-    def evaluated() -> list[dict[str, Any]] | None:
-        groups = requests.get(rules_api, timeout=5).json()["data"]["groups"]
-        rules = [r for g in groups if g.get("interval", 0) <= WAIT for r in g["rules"]]
-        slow = [r for g in groups if g.get("interval", 0) > WAIT for r in g["rules"]]
-        if not rules or not all(r.get("lastEvaluation", "").startswith("20") for r in rules):
-            return None
-        for rule in slow:
-            if not rule.get("lastEvaluation", "").startswith("20"):
-                answer = requests.get(f"{e2e.stack.prometheus_url}/api/v1/query", timeout=10,
-                                      params={"query": rule["query"]}).json()
-                rule = rule | {"health": "ok" if answer["status"] == "success" else "err",
-                               "lastError": answer.get("error")}
-            rules.append(rule)
-        return rules
-
-    rules = wait_for(evaluated, WAIT, interval=0.5, message=f"{engine} evaluated not every rule")
+    """Every rule of a rule engine once each was evaluated; as many as were generated."""
+    rules = evaluated_rules(rules_api, e2e.stack.prometheus_url, WAIT)
     generated = yaml.safe_load((e2e.stack.generated / "alert_rules/vigil.rules.yml").read_text())
     assert len(rules) == sum(len(g["rules"]) for g in generated["groups"])
     return rules

@@ -39,7 +39,7 @@ from generator.loader import load_spec
 from generator.model import Spec
 from generator.rules import signals
 from tests import pg
-from tests.e2e.harness import generate
+from tests.e2e.harness import evaluated_rules, generate
 from tests.e2e.processes import Server, free_port, wait_for
 
 NODE_EXPORTER = shutil.which("prometheus-node-exporter")
@@ -199,13 +199,7 @@ def test_the_standard_exporters_are_scraped_and_probes_go_through_blackbox(stand
 
 
 def test_every_generated_rule_evaluates_healthy(standard):
-    def evaluated() -> list[dict[str, Any]] | None:
-        answer = requests.get(f"{standard.prometheus.url}/api/v1/rules", timeout=10).json()
-        rules = [r for g in answer["data"]["groups"] for r in g["rules"]]
-        return rules if rules and all(not r["lastEvaluation"].startswith("0001")
-                                      for r in rules) else None
-
-    rules = wait_for(evaluated, WAIT, 0.5, "not every rule was evaluated")
+    rules = evaluated_rules(f"{standard.prometheus.url}/api/v1/rules", standard.prometheus.url, WAIT)
     generated = yaml.safe_load((standard.out / "alert_rules/vigil.rules.yml").read_text())
     assert len(rules) == sum(len(g["rules"]) for g in generated["groups"])
     assert [(r["name"], r.get("lastError")) for r in rules if r["health"] != "ok"] == []

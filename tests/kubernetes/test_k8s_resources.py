@@ -42,7 +42,7 @@ def test_a_spec_without_the_section_gets_no_kubernetes_files():
 
 def test_the_example_gets_every_kind(example_resources):
     assert _kinds(example_resources) == {"PrometheusRule": 1, "ServiceMonitor": 5,
-                                         "AlertmanagerConfig": 1, "ConfigMap": 6}
+                                         "AlertmanagerConfig": 1, "ConfigMap": 7}
     for resource in example_resources.values():
         assert resource["metadata"]["namespace"] == "monitoring"
         assert resource["metadata"]["labels"]["release"] == "kube-prometheus-stack"
