@@ -471,9 +471,34 @@ class Stack:
         for job in config["scrape_configs"]:
             job["scrape_interval"] = scrape
             job["scrape_timeout"] = f"{min(self.scrape_interval, 10.0):g}s"
+        config["rule_files"] = self._compressed_rule_files(prom_dir, config.get("rule_files", []))
         (prom_dir / "prometheus.demo.yml").write_text(
             "# The generated prometheus.yml with the demo's scrape and evaluation intervals.\n"
             + yaml.safe_dump(config, sort_keys=False))
+
+    def _compressed_rule_files(self, prom_dir: Path, patterns: list[str]) -> list[str]:
+        """Copies of the rule files whose groups run at the demo's evaluation interval.
+
+        The demo compresses time: an SLO's 5-minute and hourly tiles and the hourly
+        capacity means would otherwise appear minutes or an hour into a run, and the
+        slow-burn alerts that read the tiles would lag the simulated faults by as much.
+        Sums of tiles are still errors over requests at any tile interval. The copies
+        sit next to the originals as `*.rules.demo.yml`, which no `*.rules.yml` glob
+        (vmalert's, Prometheus's own) picks up twice.
+        """
+        evaluation = f"{self.evaluation_interval:g}s"
+        copies: list[str] = []
+        for pattern in patterns:
+            for path in sorted(prom_dir.glob(pattern)):
+                rules = yaml.safe_load(path.read_text()) or {}
+                for group in rules.get("groups", []):
+                    if "interval" in group:
+                        group["interval"] = evaluation
+                copy = path.with_name(path.name.removesuffix(".yml") + ".demo.yml")
+                copy.write_text("# The generated rules, every group at the demo's evaluation "
+                                "interval.\n" + yaml.safe_dump(rules, sort_keys=False))
+                copies.append(os.path.relpath(copy, prom_dir))
+        return copies
 
     def _exporter_configs(self, cert: Path) -> dict[str, dict[str, Any]]:
         assert self.cluster is not None

@@ -52,7 +52,8 @@ def _expected(spec: Spec, signal: Signal, threshold: Threshold, value: float,
     return {
         "exp_labels": labels,
         "exp_annotations": signals.annotations(
-            spec, signal, threshold, humanize_value(signal.definition.unit, value),
+            spec, signal, threshold, humanize_value(signal.definition.unit, value,
+                                                  signal.definition.currency),
             lambda name, lab=labels: lab[name], templating.verbatim),
     }
 

@@ -44,12 +44,22 @@ def test_offset_series_are_read_from_rule_expressions(expr, expected):
     assert history.offset_series([{"rules": [{"record": "r", "expr": expr}]}]) == expected
 
 
-def test_the_generated_rules_need_the_past_of_revenue_and_conversion():
+def test_the_generated_rules_need_the_past_of_what_they_compare_with():
     found = history.offset_series_of_file(RULES)
-    assert [(s.name, s.labels, s.max_offset_seconds) for s in found] == [
-        ("vigil:conversion_rate", (("environment", "production"),), 4 * history.WEEK),
-        ("vigil:daily_revenue", (("environment", "production"),), 4 * history.WEEK),
-    ]
+    assert {s.labels for s in found} == {(("environment", "production"),)}
+    offsets = {s.name: s.max_offset_seconds for s in found}
+    anomalies = ("conversion_rate", "daily_revenue", "error_rate", "response_time", "throughput")
+    # The slo/spec.yaml plan: baselines over 4 weeks; anomaly bands from the same hour of
+    # the last 3 weeks (offsets centred on the hour: 30 minutes short); forecasts compare
+    # with half their lookback ago (1h for memory and the pool, 2h for the disk).
+    expected = {
+        "vigil:conversion_rate": 4 * history.WEEK, "vigil:daily_revenue": 4 * history.WEEK,
+        **{f"vigil:{name}:{stat}_1h": 3 * history.WEEK - 1800
+           for name in anomalies for stat in ("avg", "stddev")},
+        "vigil:memory_usage": 1800.0, "vigil:connection_pool_usage": 1800.0,
+        "vigil:disk_usage": 3600.0,
+    }
+    assert offsets == expected
 
 
 def test_history_is_bounded():

@@ -220,8 +220,11 @@ def test_every_dashboard_panel_has_data(standard):
         queries += [(path.stem, q.panel_title, executable(dashboard, q.expr))
                     for q in panel_queries(dashboard)]
     assert {kind for kind, _, _ in queries} == {"overview", "infrastructure", "application",
-                                                "database"}
-
+                                                "database", "capacity"}
+    # The capacity dashboard reads hourly means: the first is recorded only after an hour.
+    # Its queries must still run (a wrong metric name is an empty answer, so check the
+    # hourly means' sources instead: the rules' health test above covers them).
+    queries = [q for q in queries if q[0] != "capacity"]
     assert _settled(lambda: [q for q in queries if not standard.query(q[2])]) == []
 
 
