@@ -27,6 +27,7 @@ from typing import Any
 
 from generator import catalogue, promql, units
 from generator.model import Spec
+from generator.rules.signals import recording_rule
 
 HOURLY = 3600.0
 REFRESH = 300.0
@@ -102,17 +103,17 @@ def groups(spec: Spec) -> list[dict[str, Any]]:
     if not found:
         return []
     for resource in found:
-        hourly.append(_record(avg_name(resource), _hourly_mean(spec, resource), labels))
+        hourly.append(recording_rule(avg_name(resource), _hourly_mean(spec, resource), labels))
         history = f"{avg_name(resource)}{_selector(spec)}[{trend}]"
-        refresh.append(_record(trend_name(resource), f"deriv({history}) * 86400", labels))
+        refresh.append(recording_rule(trend_name(resource), f"deriv({history}) * 86400", labels))
         for ahead in plan.projections:
-            refresh.append(_record(projected_name(resource, ahead),
+            refresh.append(recording_rule(projected_name(resource, ahead),
                                    f"predict_linear({history}, {units.format_number(ahead)})",
                                    labels))
         if resource.utilisation:
             line = units.format_number(plan.scale_up)
-            refresh.append(_record(peak_name(resource), f"max_over_time({history})", labels))
-            refresh.append(_record(
+            refresh.append(recording_rule(peak_name(resource), f"max_over_time({history})", labels))
+            refresh.append(recording_rule(
                 scale_up_name(resource),
                 f"time() + ({line} - predict_linear({history}, 0)) / (deriv({history}) > 0)",
                 labels))
@@ -137,10 +138,3 @@ def _hourly_mean(spec: Spec, resource: Resource) -> str:
                 f"{{{matchers}}}[1h]))")
     source = promql.render(resource.expr, spec.matchers(resource.exporter), "5m")
     return f"avg_over_time(({source})[1h:1m])"
-
-
-def _record(name: str, expr: str, labels: dict[str, str]) -> dict[str, Any]:
-    rule: dict[str, Any] = {"record": name, "expr": expr}
-    if labels:
-        rule["labels"] = labels
-    return rule

@@ -98,18 +98,18 @@ def recording_rules(spec: Spec, signal: Signal) -> list[dict[str, Any]]:
         windows = sorted({t.window or ANY_WINDOW for t in signal.thresholds} or {ANY_WINDOW})
         for window in windows:
             duration = units.format_duration(window)
-            rules.append(_record(f"vigil:{signal.name}:increase{duration}",
+            rules.append(recording_rule(f"vigil:{signal.name}:increase{duration}",
                                  promql.render(definition.expr, matchers, duration), labels))
         return rules
-    rules.append(_record(recorded_name(signal), promql.render(definition.expr, matchers), labels))
+    rules.append(recording_rule(recorded_name(signal), promql.render(definition.expr, matchers), labels))
     if any(t.kind == BELOW_BASELINE for t in signal.thresholds):
-        rules.append(_record(f"vigil:{signal.name}:baseline", _baseline_expr(spec, signal), {}))
+        rules.append(recording_rule(f"vigil:{signal.name}:baseline", _baseline_expr(spec, signal), {}))
     series = f"{recorded_name(signal)}{selector(spec)}"
     forecasts = [t for t in signal.thresholds if t.kind == FORECAST]
     anomalies = [t for t in signal.thresholds if t.kind == ANOMALY]
     for name, expr in (forecast.recording_rules(signal.name, series, forecasts)
                        + anomaly.recording_rules(signal.name, series, selector(spec), anomalies)):
-        rules.append(_record(name, expr, labels))
+        rules.append(recording_rule(name, expr, labels))
     return rules
 
 
@@ -122,7 +122,8 @@ def _baseline_expr(spec: Spec, signal: Signal) -> str:
     return f"avg without (baseline_week) ({' or '.join(weeks)})"
 
 
-def _record(name: str, expr: str, labels: dict[str, str]) -> dict[str, Any]:
+def recording_rule(name: str, expr: str, labels: dict[str, str]) -> dict[str, Any]:
+    """A recording rule; `labels` only when there are any (an empty map is noise in YAML)."""
     rule: dict[str, Any] = {"record": name, "expr": expr}
     if labels:
         rule["labels"] = labels
