@@ -294,7 +294,8 @@ def record_probe_incident(e2e: E2E) -> None:
              message="the probe incident was not recorded as resolved")
 
 
-def evaluated_rules(rules_api: str, query_url: str, wait: float) -> list[dict[str, Any]]:
+def evaluated_rules(rules_api: str, query_url: str, wait: float,
+                    engine: str = "Prometheus") -> list[dict[str, Any]]:
     """Every rule a rule engine loaded (`rules_api`: its /api/v1/rules), once each was
     evaluated, with its health.
 
@@ -317,4 +318,4 @@ def evaluated_rules(rules_api: str, query_url: str, wait: float) -> list[dict[st
             rules.append(rule)
         return rules
 
-    return wait_for(evaluated, wait, interval=0.5, message="not every rule was evaluated")
+    return wait_for(evaluated, wait, interval=0.5, message=f"{engine} evaluated not every rule")

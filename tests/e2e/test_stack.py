@@ -89,7 +89,7 @@ WAIT = 30  # seconds the rules get to be evaluated once
 
 def _evaluated_rules(e2e: E2E, rules_api: str, engine: str) -> list[dict[str, Any]]:
     """Every rule of a rule engine once each was evaluated; as many as were generated."""
-    rules = evaluated_rules(rules_api, e2e.stack.prometheus_url, WAIT)
+    rules = evaluated_rules(rules_api, e2e.stack.prometheus_url, WAIT, engine)
     generated = yaml.safe_load((e2e.stack.generated / "alert_rules/vigil.rules.yml").read_text())
     assert len(rules) == sum(len(g["rules"]) for g in generated["groups"])
     return rules
