@@ -75,13 +75,10 @@ def outputs(spec: Spec) -> dict[str, str]:
     groups = rule_groups(spec)  # built once: the baseline rule file takes some of them
     files = {
         RULES_FILE: output.header(spec.source) + output.dump_yaml({"groups": groups}),
-        "alert_rules/tests/signals.test.yml": _test_file(spec, regular, "1m"),
         "alert_rules/tests/slo.test.yml": _test_file(
             spec, slo_tests.slo_tests(spec), units.format_duration(slo_tests.EVALUATION),
             eval_order=[group["name"] for group in slo.groups(spec)]),
         "alert_rules/tests/absent.test.yml": _test_file(spec, absent.unit_tests(spec), "1m"),
-        "alert_rules/tests/escalation.test.yml": _test_file(spec, unit_tests.escalation_tests(spec),
-                                                            "1m"),
         "alert_rules/tests/monitoring.test.yml": _test_file(spec, monitoring_tests.tests(spec),
                                                             "1m"),
         "alert_rules/runbooks.md": runbooks(spec),
@@ -91,6 +88,8 @@ def outputs(spec: Spec) -> dict[str, str]:
         files["alert_rules/tests/reliability.test.yml"] = _test_file(spec, reliability_tests, "1m")
     forecasts, anomalies = predictive_tests.tests(spec)
     for name, tests, evaluation in (
+        ("signals", regular, 60.0),
+        ("escalation", unit_tests.escalation_tests(spec), 60.0),
         ("baseline", baseline, unit_tests.BASELINE_EVALUATION),
         ("forecast", forecasts, 60.0),
         ("anomaly", anomalies, predictive_tests.ANOMALY_STEP),
@@ -99,7 +98,7 @@ def outputs(spec: Spec) -> dict[str, str]:
             own = unit_tests.rule_groups_for(tests, groups)
             if name == "anomaly":
                 own = predictive_tests.anomaly_groups(spec, own)
-            elif name == "baseline":
+            elif name != "forecast":
                 own = predictive_tests.without_predictive(spec, own)
             files.update(_own_rules_tests(spec, name, tests, evaluation, own))
     files.update(_own_rules_tests(spec, "capacity", capacity_tests.tests(spec),
@@ -109,8 +108,8 @@ def outputs(spec: Spec) -> dict[str, str]:
 
 def _own_rules_tests(spec: Spec, name: str, tests: list[dict[str, Any]], evaluation: float,
                      groups: list[dict[str, Any]]) -> dict[str, str]:
-    """Tests over long histories, on a copy of only the groups they check
-    (see unit_tests.rule_groups_for): `alert_rules/tests/<name>.rules.yml`."""
+    """Tests on a copy of only the groups they check (see unit_tests.rule_groups_for):
+    `alert_rules/tests/<name>.rules.yml`."""
     if not tests:
         return {}
     rules_file = f"alert_rules/tests/{name}.rules.yml"

@@ -210,15 +210,23 @@ def _baseline_cases(spec: Spec, signal: Signal, threshold: Threshold, label: str
 
 def rule_groups_for(tests: list[dict[str, Any]],
                     groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The groups, unchanged, that define an alert `tests` check (recordings come with them).
+    """The groups, unchanged, that define an alert `tests` check (recordings come with them),
+    or one an escalation test names as the alert it escalates.
 
-    Why the baseline tests get a rule file of their own: promtool evaluates every rule
-    of its `rule_files` at every step, and these tests span weeks of hourly steps; the
-    other groups cannot change what a baseline alert does (a signal's alerts read only
-    its own group's recordings), so evaluating them only costs minutes. A dependency
-    left out would make the firing cases fail, not pass.
+    Why the signal, escalation and baseline tests get rule files of their own: promtool
+    evaluates every rule of its `rule_files` at every step of every test group, so the
+    cost is rules x steps. The other groups cannot change what a signal's alert does (its
+    alerts read only its own group's recordings; escalations read ALERTS), so evaluating
+    them only costs minutes: a full `vigil check` took 5 minutes on two cores, most of it
+    evaluating SLO, absent-data and monitoring rules under tests that never look at
+    them. A dependency left out would make the firing cases fail, not pass; the full
+    file is still checked by `promtool check rules` and loaded whole by the SLO and
+    absent-data tests.
     """
     names = {check["alertname"] for test in tests for check in test["alert_rule_test"]}
+    names |= {alert["exp_labels"]["escalated_alertname"] for test in tests
+              for check in test["alert_rule_test"] for alert in check["exp_alerts"]
+              if "escalated_alertname" in alert["exp_labels"]}
     return [group for group in groups if any(rule.get("alert") in names for rule in group["rules"])]
 
 

@@ -50,23 +50,29 @@ def test_promtool_test_rules(generated, vigil_check, test_file):
     assert "ok: promtool test rules" in vigil_check.stdout, vigil_check.stdout + vigil_check.stderr
 
 
-def test_baseline_tests_load_only_the_groups_they_check(generated):
-    """The weeks-long baseline tests read their groups, unchanged, from a file of their own."""
+@pytest.mark.parametrize("name", ["signals", "escalation", "baseline"])
+def test_tests_load_only_the_groups_they_check(generated, name):
+    """promtool evaluates every rule it loads at every step: these tests read the groups
+    they check, unchanged, from a file of their own."""
     import yaml
 
-    tests = yaml.safe_load((generated / "alert_rules/tests/baseline.test.yml").read_text())
-    assert tests["rule_files"] == ["baseline.rules.yml"]
-    own = yaml.safe_load((generated / "alert_rules/tests/baseline.rules.yml").read_text())["groups"]
+    tests = yaml.safe_load((generated / f"alert_rules/tests/{name}.test.yml").read_text())
+    assert tests["rule_files"] == [f"{name}.rules.yml"]
+    own = yaml.safe_load((generated / f"alert_rules/tests/{name}.rules.yml").read_text())["groups"]
     full = yaml.safe_load((generated / "alert_rules/vigil.rules.yml").read_text())["groups"]
-    checked = {c["alertname"] for t in tests["tests"] for c in t["alert_rule_test"]}
-    assert {r["alert"] for g in own for r in g["rules"] if "alert" in r} == checked
+    checks = [c for t in tests["tests"] for c in t["alert_rule_test"]]
+    checked = {c["alertname"] for c in checks}
+    escalated = {a["exp_labels"]["escalated_alertname"] for c in checks for a in c["exp_alerts"]
+                 if "escalated_alertname" in a["exp_labels"]}
+    assert {r["alert"] for g in own for r in g["rules"] if "alert" in r} == checked | escalated
     # copies: the same rules, in the same order, but for the forecasts and anomalies
-    # (tested apart; their bands would only add to weeks of steps)
+    # (tested apart; they would only add to the steps)
     for group in own:
         original = next(g for g in full if g["name"] == group["name"])
         rest = [r for r in original["rules"] if ":band_" not in r.get("record", "")
                 and ":avg_1h" not in r.get("record", "") and ":stddev_1h" not in r.get("record", "")
-                and not r.get("alert", "").endswith("Anomaly")]
+                and ":predicted_" not in r.get("record", "")
+                and not r.get("alert", "").endswith(("Anomaly", "Forecast"))]
         assert group["rules"] == rest
     assert len(own) < len(full)
 
