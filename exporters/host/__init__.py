@@ -27,6 +27,13 @@ Config (every key optional; see ``exporters/examples/host.yml``)::
       interval: 5m
       timeout: 10s
       files: [/etc/ssl/shop.pem, "/etc/letsencrypt/live/*/cert.pem"]
+    directories:                      # served as filesystems with fstype="directory"
+      interval: 60s
+      timeout: 30s
+      budgets:
+        - path: /var/spool/uploads
+          budget_bytes: 10737418240   # its size budget: used / budget is the used ratio
+          max_entries: 100000         # more entries than this fail the walk
 
 ``rootfs`` works like node_exporter's ``--path.rootfs``: the mount table,
 memory, load and network counters are read under ``<rootfs>/proc`` (pid 1's,
@@ -34,8 +41,9 @@ for the namespaced ones), filesystems are stat'ed under ``rootfs``, and the
 labels keep the host's paths (:mod:`exporters.host.procfs`).
 
 Cheap kernel counters are read on every scrape; TCP targets, each backup
-kind and each certificate path run as background tasks of their own
-(scrapes serve their last result).
+kind, each certificate path and each directory budget
+(:mod:`exporters.host.directories`) run as background tasks of their own (scrapes
+serve their last result).
 """
 
 from __future__ import annotations
@@ -50,11 +58,13 @@ from exporters.common.tasks import PeriodicTask
 from exporters.host import devices, filesystems, system
 from exporters.host.backups import BackupKind, collect_backup
 from exporters.host.certificates import collect_certificates
+from exporters.host.directories import DEFAULT_MAX_ENTRIES, DirectoryBudget, collect_directory
 from exporters.host.procfs import procfs
 from exporters.host.tcp import TcpTarget, probe
 
 PREFIX = "vigil_host"
 TOP_LEVEL_KEYS = ["rootfs", "filesystems", "disks", "network", "tcp_targets", "backups",
+                  "directories",
                   "tls_certificates"]
 
 
@@ -159,4 +169,31 @@ def build(config: ConfigNode) -> Exporter:
             PeriodicTask(f"tls_certificate:{path}", partial(collect_certificates, [path]),
                          interval=interval, timeout=timeout)
             for path in files)
+    if config.has("directories"):
+        directories = config.child("directories")
+        directories.reject_unknown(["interval", "timeout", "budgets"])
+        interval, timeout = directories.duration("interval", 60.0), directories.duration("timeout", 30.0)
+        tasks.extend(  # one task per directory: a huge or broken one costs only itself
+            PeriodicTask(f"directory:{budget.path}", partial(collect_directory, budget),
+                         interval=interval, timeout=timeout)
+            for budget in _directory_budgets(directories))
     return Exporter(PREFIX, sources, tasks)
+
+
+def _directory_budgets(node: ConfigNode) -> list[DirectoryBudget]:
+    budgets: list[DirectoryBudget] = []
+    paths: set[str] = set()
+    for item in node.items("budgets"):
+        item.reject_unknown(["path", "budget_bytes", "max_entries"])
+        path = os.path.normpath(str(item.path_value("path")))
+        if not os.path.isabs(path):
+            raise item.error(f"expected an absolute path, got {path!r}", "path")
+        if path in paths:
+            raise item.error(f"duplicate directory {path!r}", "path")
+        paths.add(path)
+        budgets.append(DirectoryBudget(
+            path, item.int("budget_bytes", minimum=1, maximum=1 << 60),
+            item.int("max_entries", DEFAULT_MAX_ENTRIES, minimum=1, maximum=10_000_000)))
+    if not budgets:
+        raise node.error("expected at least one directory", "budgets")
+    return budgets
