@@ -51,7 +51,7 @@ ANOMALY = "anomaly"
 # read at every evaluation, so it is capped at a day of samples.
 MIN_HORIZON = 300.0
 MAX_HORIZON = 7 * 86400.0
-MIN_LOOKBACK = 600.0
+MIN_LOOKBACK = 120.0  # eight scrapes at the generated 15 s interval: a line, not two points
 MAX_LOOKBACK = 86400.0
 # Anomaly bounds: a season shorter than two of the band's one-hour windows has no
 # "same time" to compare with; history is read from offsets, within retention.

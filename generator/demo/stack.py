@@ -39,6 +39,8 @@ Contract (kept stable; the end-to-end tests build on it)::
         stack.connect()           # psycopg connection to the shop (autocommit)
         stack.stop_postgres(); stack.start_postgres()
         stack.storefront.error_share = 0.3      # see workload.py for the fault functions
+        stack.spool               # a directory the host exporter serves as a filesystem
+                                  #  with a budget of SPOOL_BUDGET_BYTES (workload.Fill)
         stack.payments.stop(); stack.payments.start()
         stack.query("up")         # Prometheus instant query -> result list
         stack.generated           # Path of the generated rules/dashboards/deploy tree
@@ -86,6 +88,7 @@ SQL_QUERIES = ROOT / "exporters/sql/default_queries.yml"
 PID_FILE = "vigil-demo.pid"
 SHOP_DB = "shop"
 EXPORTER_NAMES = ("host", "http", "postgres", "sql")
+SPOOL_BUDGET_BYTES = 32 << 20  # the spool directory's budget: small, so a fill is quick
 INCIDENTS_DB = "incidents"
 SCRAPED = (*EXPORTER_NAMES, "incidents")  # every scrape job of the generated configuration
 
@@ -209,6 +212,9 @@ class Stack:
         self.generated = self.run_dir / "generated"
         self.receiver = WebhookReceiver(port=self.ports.receiver)
         self.storefront = Storefront(self.ports.shop, self.run_dir / "logs/access.log")
+        self.spool = self.run_dir / "spool"  # a directory with a size budget: it can fill
+        self.spool_budget_bytes = SPOOL_BUDGET_BYTES
+        self.spool_fill: Any = None  # the running workload.Fill, if any
         self.payments: PaymentsApi | None = None
         self.cluster: pg.PgCluster | None = None
         self.spec: Any = None
@@ -291,7 +297,7 @@ class Stack:
             if busy:
                 raise StackError("ports already in use: " + ", ".join(busy)
                                  + " (choose others with --port-base N, or --free-ports)")
-            for sub in ("logs", "tls", "exporters", "spec", "backups"):
+            for sub in ("logs", "tls", "exporters", "spec", "backups", "spool"):
                 (self.run_dir / sub).mkdir(parents=True, exist_ok=True)
             step("PostgreSQL with the demo shop")
             self._start_database()
@@ -516,6 +522,8 @@ class Stack:
                     {"kind": kind, "paths": [str(backups / kind)]}
                     for kind in ("full", "incremental", "wal")]},
                 "tls_certificates": {"interval": "60s", "files": [str(cert)]},
+                "directories": {"interval": fast, "budgets": [
+                    {"path": str(self.spool), "budget_bytes": SPOOL_BUDGET_BYTES}]},
             },
             "http": {
                 "probes": [

@@ -21,8 +21,14 @@ revenue_dip(conn)            half of the last day's captured payments      Daily
 error_spike(storefront)      30 % of requests answered 503                 ErrorRate (critical),
                                                                            AvailabilityBudgetBurn (page)
 probe_target_down(payments)  the HTTPS payments API stops answering        EndpointDown (critical)
+Fill(directory, budget)      the spool directory grows steadily to 80 %    DiskUsageForecast (high),
+                             of its budget, then stops                     never DiskUsage
 stop_database(stack)         PostgreSQL stopped (``stack.stop_postgres``)  exporters report it down
 ==========================  =============================================  ==========
+
+The fill is what a forecast is for: at its rate the spool would be full within
+minutes, so the forecast (`90% within 5m over 2m` in the demo spec) fires while it is
+still far below the 90 % line, and the static alert at that line never does.
 
 The revenue dip lowers ``vigil_business_daily_revenue`` at once, but its alert
 compares with the same hour of past weeks and never fires on an empty history; it
@@ -32,11 +38,13 @@ fires only where weeks of history were loaded.
 from __future__ import annotations
 
 import contextlib
+import os
 import random
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -149,6 +157,69 @@ def probe_target_up(payments: PaymentsApi) -> None:
     payments.start()
 
 
+class Fill:
+    """A file in ``directory`` that grows steadily to ``up_to`` of ``budget_bytes`` over
+    ``seconds``, then stops; :meth:`empty` removes it. Written in a background thread in
+    chunks every half second, so the growth is a line, not steps; bounded by the budget
+    share it aims at (and 1 GiB), whatever it is asked."""
+
+    FILE = "fill.bin"
+    TICK = 0.5
+    MAX_BYTES = 1 << 30
+
+    def __init__(self, directory: Path, budget_bytes: int, up_to: float = 0.8,
+                 seconds: float = 120.0) -> None:
+        self.path = Path(directory) / self.FILE
+        self.target = int(min(max(0.0, min(up_to, 1.0)) * budget_bytes, self.MAX_BYTES))
+        self.seconds = max(self.TICK, seconds)
+        self.started_at: float | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="vigil-demo-fill", daemon=True)
+
+    def start(self) -> Fill:
+        self.started_at = time.time()
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+
+    def empty(self) -> None:
+        self.stop()
+        self.path.unlink(missing_ok=True)
+
+    @property
+    def done(self) -> bool:
+        return self.started_at is not None and not self._thread.is_alive()
+
+    def _run(self) -> None:
+        assert self.started_at is not None
+        written = 0
+        with self.path.open("ab") as out:
+            while written < self.target and not self._stop.is_set():
+                share = min(1.0, (time.time() - self.started_at) / self.seconds)
+                due = int(self.target * share) - written
+                if due > 0:
+                    out.write(b"\0" * due)  # real blocks: zeros written are allocated
+                    out.flush()
+                    os.fsync(out.fileno())
+                    written += due
+                self._stop.wait(self.TICK)
+
+
+def fill_spool(stack: Any) -> Fill:
+    """Start filling the stack's spool directory (``stack.spool``) to 80 % of its budget."""
+    stack.spool_fill = Fill(stack.spool, stack.spool_budget_bytes)
+    return stack.spool_fill.start()
+
+
+def empty_spool(stack: Any) -> None:
+    if stack.spool_fill is not None:
+        stack.spool_fill.empty()
+
+
 def stop_database(stack: Any) -> None:
     """Stop the shop's PostgreSQL (``stack`` is a :class:`~generator.demo.stack.Stack`)."""
     stack.stop_postgres()
@@ -189,6 +260,7 @@ SCHEDULE: tuple[Trouble, ...] = (
     Trouble(20, "slow queries", "QueryTime", lambda s: slow_queries(s.pg_dsn, 120)),
     Trouble(25, "payments API down", "EndpointDown",
             lambda s: probe_target_down(s.payments), 90, lambda s: probe_target_up(s.payments)),
+    Trouble(30, "spool fills", "DiskUsageForecast", fill_spool, 240, empty_spool),
     Trouble(40, "revenue dip", "DailyRevenue (needs weeks of history)", _with_conn(revenue_dip)),
 )
 

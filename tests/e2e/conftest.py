@@ -76,10 +76,13 @@ def e2e() -> Iterator[E2E]:
         e2e = E2E(stack, maintenance, started[0], started[1], started[2], until, started_at)
         # Its alert waits a whole minute (`for`): let that minute pass during other tests.
         e2e.inject("old wal backup", age_the_wal_backups(e2e))
+        # The spool fills for two minutes (tests/e2e/test_trend_live.py), meanwhile.
+        e2e.inject("spool fill", lambda: workload.fill_spool(stack))
         yield e2e
     finally:
         for server in reversed(started):
             server.stop()
+        workload.empty_spool(stack)
         traffic.stop()
         maintenance.stop()
         stack.stop()

@@ -38,6 +38,8 @@ ERRORS = [
     ("horizon too long", _set("disk_usage", "high", "90% within 30d"),
      "signals.disk_usage.high: expected a horizon of at most 1w (longer trends are the capacity "
      "dashboard's projections), got '30d'"),
+    ("lookback too short", _set("disk_usage", "high", "90% within 5m over 1m"),
+     "signals.disk_usage.high: expected a lookback of at least 2m, got '1m'"),
     ("lookback too long", _set("disk_usage", "high", "90% within 4h over 3d"),
      "signals.disk_usage.high: expected a lookback of at most 1d (every evaluation reads the "
      "whole lookback), got '3d'"),
