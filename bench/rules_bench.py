@@ -7,7 +7,12 @@ Prometheus process on the same data, and measured while it evaluates:
 - SLO count: 10, 100 and 1,000 SLOs, each over a request counter with 3 series;
 - cardinality: one SLO over 1, 100 and 1,000 series (the three ride along with the
   10-SLO runs, one figure per SLO's groups);
-- thresholds: Vigil's rules for 10,000 signals (warning and critical thresholds each).
+- thresholds: Vigil's rules for 10,000 signals (warning and critical thresholds each);
+- forecasts and anomalies: the groups of 1,000 signals, once with their warning and
+  critical thresholds only and once with a forecast (`within 4h`, a 2-hour lookback)
+  and an anomaly band (3 weekly seasons) each as well, on backfilled history of what
+  those read back (the recorded signal, its hourly means at the bands' offsets). These
+  two runs come first, while the history's end is minutes old.
 
 Figures per run: rule-evaluation seconds per minute of wall time (from
 `prometheus_rule_group_last_duration_seconds`, sampled every few seconds: each group's
@@ -20,8 +25,8 @@ times its group's evaluations a minute, times the SLOs) and series written per r
 
     .venv/bin/python bench/rules_bench.py [--quick] [--record]
 
-`--quick`: 10 SLOs, one series of cardinality, 1,000 signals, short windows (a few
-minutes). `--record` rewrites the generated block of bench/RESULTS.md.
+`--quick`: 10 SLOs, one series of cardinality, 1,000 signals, 100 with forecasts and
+anomalies, short windows (a few minutes). `--record` rewrites the generated block of bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -62,9 +67,11 @@ from rules_traffic import (  # noqa: E402
     SCRAPE,
     Counter,
     LiveCounters,
+    Recorded,
     Service,
     backfill,
     service,
+    signal_recorded,
     sloth_recorded,
     vigil_recorded,
 )
@@ -141,14 +148,49 @@ RULE_SETS: dict[str, Callable[[Path, list[Service]], list[dict[str, Any]]]] = {
 }
 
 
+def _signal_counters(spec: Any, signals_count: int) -> list[Counter]:
+    """The counters bench/generator_bench.py's signals read (`bench_metric_<i>_total`)."""
+    labels = tuple(sorted({**SELECTORS, "job": spec.jobs["http"], "instance": "bench-0"}.items()))
+    return [Counter(labels, 100.0 + i % 300, 0.0, f"bench_metric_{i}_total")
+            for i in range(signals_count)]
+
+
 def threshold_rules(scratch: Path, signals_count: int) -> tuple[list[dict[str, Any]], list[Counter]]:
     """Every rule Vigil generates for a spec of `signals_count` signals (no SLOs), and
     the counters those signals read."""
     spec = load_spec(vigil_spec(scratch, {}, signals_count))
-    labels = tuple(sorted({**SELECTORS, "job": spec.jobs["http"], "instance": "bench-0"}.items()))
-    counters = [Counter(labels, 100.0 + i % 300, 0.0, f"bench_metric_{i}_total")
-                for i in range(signals_count)]
-    return rule_groups(spec), counters
+    return rule_groups(spec), _signal_counters(spec, signals_count)
+
+
+@dataclass
+class Predictive:
+    """The signal groups of `signals_count` signals without and with forecasts and
+    anomaly bands, the counters they read and the recorded history they read back."""
+
+    plain: list[dict[str, Any]]
+    predictive: list[dict[str, Any]]
+    counters: list[Counter]
+    recorded: list[Recorded]
+
+
+def predictive_rules(scratch: Path, signals_count: int) -> Predictive:
+    path = scratch / "predictive-signals.yaml"
+    make_spec(signals_count, path)
+    plain_signals = yaml.safe_load(path.read_text())["signals"]
+    extended = {name: {**body, "high": f"{300 + i}/s within 4h", "info": "anomaly 3σ"}
+                for i, (name, body) in enumerate(plain_signals.items())}
+    specs = [load_spec(vigil_spec(scratch / kind, {}, 0, signals))
+             for kind, signals in (("plain", plain_signals), ("predictive", extended))]
+    plain, predictive = ([g for g in rule_groups(spec) if ".signal." in g["name"]]
+                         for spec in specs)
+    offsets = tuple(sorted({units.parse_duration(o) for g in predictive for r in g["rules"]
+                            for o in re.findall(r"offset (\w+)", r["expr"])}))
+    lookback = max(units.parse_duration(m) for g in predictive for r in g["rules"]
+                   for m in re.findall(r"predict_linear\([^\[]*\[(\w+)\]", r["expr"]))
+    labels = tuple(sorted({**SELECTORS, "instance": "bench-0"}.items()))
+    recorded = signal_recorded([(name, labels, 100.0 + i % 300) for i, name in
+                                enumerate(plain_signals)], lookback, offsets)
+    return Predictive(plain, predictive, _signal_counters(specs[1], signals_count), recorded)
 
 
 # --- one Prometheus run --------------------------------------------------------------
@@ -326,12 +368,13 @@ class Plan:
     slo_counts: tuple[int, ...]
     cardinalities: tuple[int, ...]
     signals: tuple[int, ...]
+    predictive: tuple[int, ...]
     measure_small: float
     measure_large: float
 
 
-FULL = Plan((10, 100, 1000), (1, 100, 1000), (10000,), 45, 90)
-QUICK = Plan((10,), (1,), (1000,), 30, 30)
+FULL = Plan((10, 100, 1000), (1, 100, 1000), (10000,), (1000,), 45, 90)
+QUICK = Plan((10,), (1,), (1000,), (100,), 30, 30)
 
 
 def _table(runs: list[Run]) -> str:
@@ -384,12 +427,27 @@ def main() -> int:
         counters = [c for s in services for c in s.counters]
         last = int(time.time()) // 300 * 300
         origin = last - HISTORY
-        recorded = vigil_recorded(services, SELECTORS) + sloth_recorded(services)
+        for sub in ("plain", "predictive"):
+            (scratch / sub).mkdir()
+        predictive = {n: predictive_rules(scratch, n) for n in plan.predictive}
+        recorded = (vigil_recorded(services, SELECTORS) + sloth_recorded(services)
+                    + [r for p in predictive.values() for r in p.recorded])
         log(f"backfilling {len(counters)} raw and {len(recorded)} recorded series over 30 days")
         samples = backfill(data, scratch, origin, last, counters, recorded, log)
         data_seconds = time.time() - began
         log(f"backfilled {samples / 1e6:.1f} M samples in {data_seconds:.0f} s")
         live = LiveCounters(counters, origin)
+        predictive_runs: list[Run] = []
+        for n, p in predictive.items():  # first: the backfilled offsets are near
+            live.extra = p.counters
+            for name, groups in (("vigil signals", p.plain),
+                                 ("vigil signals + forecast + anomaly", p.predictive)):
+                run = Run(name, f"{n} signals", groups)
+                log(f"{run.rule_set}, {run.size}: {len(run.groups)} groups")
+                run.result = measure(run, data, live.port, scratch, plan.measure_large, None)
+                log(_table([run]).splitlines()[-1])
+                predictive_runs.append(run)
+        live.extra = []
         runs: list[Run] = []
         card = "/".join(map(str, plan.cardinalities))
         for n in plan.slo_counts:
@@ -418,7 +476,7 @@ def main() -> int:
         live.close()
         total = time.time() - began
         load_after = os.getloadavg()
-        all_runs = runs + [r for r, _ in signal_runs]
+        all_runs = runs + [r for r, _ in signal_runs] + predictive_runs
         text = _report(plan, all_runs, card_runs, samples, data_seconds, total,
                        load_before, load_after, len(counters), len(recorded), args.quick)
         print(text)
@@ -446,7 +504,27 @@ def _report(plan: Plan, runs: list[Run], card_runs: list[Run], samples: int, dat
         f"{EVALUATION} s, scrape interval {SCRAPE} s; {plan.measure_small:g} s measured per run "
         f"up to 100 SLOs, {plan.measure_large:g} s at 1,000 and for the other runs.\n\n"
         + _table(runs) + "\n" + (_cardinality_rows(card_runs, plan.cardinalities) + "\n"
-                                  if card_runs else "") + goals)
+                                  if card_runs else "") + goals + _predictive_line(runs))
+
+
+def _predictive_line(runs: list[Run]) -> str:
+    """What forecasts and anomaly bands add to the signals' own groups, per signal."""
+    lines = []
+    for plain in (r for r in runs if r.rule_set == "vigil signals"):
+        both = next((r for r in runs if r.rule_set.startswith("vigil signals +")
+                     and r.size == plain.size), None)
+        if both is None:
+            continue
+        n = int(plain.size.split()[0])
+        a, b = plain.result["eval_s_per_min"], both.result["eval_s_per_min"]
+        lines.append(f"Forecasts and anomalies at {plain.size}: the signals' groups cost "
+                     f"{a * 1000 / n:.2f} ms per signal a minute with thresholds only and "
+                     f"{b * 1000 / n:.2f} ms with a forecast and an anomaly band as well "
+                     f"({b / a:.2f}×), writing {plain.result['series_written']:.0f} and "
+                     f"{both.result['series_written']:.0f} recorded series a round; the "
+                     f"slowest group took {both.result['slowest_share'] * 100:.2f} % of its "
+                     "interval.\n")
+    return "".join(lines)
 
 
 def _goals(runs: list[Run], n: int) -> str:

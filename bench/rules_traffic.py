@@ -151,6 +151,41 @@ def sloth_recorded(services: list[Service]) -> list[Recorded]:
             for s in services if s.errors()]
 
 
+@dataclass(frozen=True)
+class AroundOffsets:
+    """A spacing dense only near the ages an offset reads (for a run within two hours of
+    the end of the history), coarse elsewhere: an anomaly band reads its hourly means at
+    a few offsets only, so weeks of them at full resolution would be data nobody reads.
+    Coarse enough steps never jump a dense window (COARSE < its two hours)."""
+
+    offsets: tuple[float, ...]
+    dense: int = 60
+
+    @property
+    def key(self) -> tuple[float, ...]:
+        return self.offsets
+
+    def __call__(self, age: float) -> int:
+        near = any(o - 2 * 3600 <= age <= o + 600 for o in self.offsets)
+        return self.dense if near else COARSE
+
+
+def signal_recorded(series: list[tuple[str, tuple[tuple[str, str], ...], float]],
+                    lookback: float, offsets: tuple[float, ...]) -> list[Recorded]:
+    """What forecasts and anomaly bands read back, for signals `(name, labels, rate)`:
+    the recorded signal over the forecast's lookback and the offset it compares with,
+    and its hourly mean and deviation at the bands' offsets."""
+    result = []
+    for name, labels, rate in series:
+        level = ((0.0, rate),)
+        result.append(Recorded(f"vigil:{name}", labels, every_evaluation, lookback + 7200, 300,
+                               level))
+        for stat in ("avg_1h", "stddev_1h"):
+            result.append(Recorded(f"vigil:{name}:{stat}", labels, AroundOffsets(offsets),
+                                   max(offsets) + 7200, 3600, level))
+    return result
+
+
 def _text(name: str, labels: tuple[tuple[str, str], ...]) -> str:
     return name + "{" + ",".join(f'{k}="{v}"' for k, v in labels) + "}"
 
@@ -220,8 +255,8 @@ def write_slice(path: Path, start: int, end: int, origin: int, last: int,
             for r in (r for r in recorded if r.name == family):
                 if not r.num and not r.timestamp:
                     continue
-                key = (r.spacing(0), r.spacing(FINE + 1), r.span, r.window, r.num, r.den,
-                       r.timestamp)
+                key = (r.spacing(0), r.spacing(FINE + 1), getattr(r.spacing, "key", None),
+                       r.span, r.window, r.num, r.den, r.timestamp)
                 if key not in formatted:
                     times = _times(max(start, last - int(r.span)), min(end, last + 1), r.spacing,
                                    last)
