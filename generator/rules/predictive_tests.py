@@ -229,8 +229,12 @@ def without_predictive(spec: Spec, groups: list[dict[str, Any]]) -> list[dict[st
     """The groups without forecast and anomaly rules: other tests over weeks (baselines)
     need not evaluate them at every step."""
     names = set().union(*(_predictive_rules(spec, s) for s in spec.signals.values()))
-    return [{**g, "rules": [r for r in g["rules"]
-                            if r.get("record", r.get("alert")) not in names]} for g in groups]
+    result = []
+    for group in groups:
+        rules = [r for r in group["rules"] if r.get("record", r.get("alert")) not in names]
+        # an untouched group stays the same object: its text is written once
+        result.append(group if len(rules) == len(group["rules"]) else {**group, "rules": rules})
+    return result
 
 
 def anomaly_groups(spec: Spec, groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
