@@ -91,6 +91,13 @@ def _recorded(spec) -> set[tuple[str, frozenset[tuple[str, str]]]]:
         for rule in group["rules"]:
             if rule.get("record", "").startswith("vigil_slo:"):
                 result.add((rule["record"], frozenset(rule.get("labels", {}).items())))
+    # the burn rate is one rule over every window's error ratio: its series keep their
+    # `window` label from the ratio it divides (`vigil_slo:error_ratio{slo=...} / budget`)
+    for record, labels in list(result):
+        if record == "vigil_slo:burn_rate" and "window" not in dict(labels):
+            result |= {(record, ratio_labels) for name, ratio_labels in result
+                       if name == "vigil_slo:error_ratio" and dict(ratio_labels).get("slo")
+                       == dict(labels)["slo"]}
     return result
 
 
