@@ -8,7 +8,8 @@ activity and trouble schedule in the database named by ``--dsn``. It is the same
 :class:`~generator.demo.workload.Workload` and the same faults, given a
 :class:`ShopHost` instead of a :class:`~generator.demo.stack.Stack`. Stopping the
 database is left out of the schedule here, as it is in the demo's: in Compose that is
-``docker compose stop postgres``.
+``docker compose stop postgres``. So is the filling spool directory: the host exporter
+runs in a container of its own and watches no directory of this one.
 
 The database password is never a flag: it comes from ``--password-env`` (default
 ``POSTGRES_PASSWORD``), honouring ``<NAME>_FILE`` as the exporters do.
@@ -120,7 +121,7 @@ def _stop(signum: int, frame: FrameType | None) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from generator.demo.workload import Workload
+    from generator.demo.workload import SCHEDULE, Workload, fill_spool
 
     try:
         dsn = _dsn_with_password(args.dsn, args.password_env)
@@ -131,7 +132,7 @@ def main(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="vigil-workload-") as tls_dir:
         host = ShopHost(dsn, args.listen, ShopPorts(args.shop_port, args.payments_port),
                         args.access_log, Path(tls_dir))
-        workload = Workload(host)
+        workload = Workload(host, schedule=tuple(t for t in SCHEDULE if t.start is not fill_spool))
         shown = 0.0  # time of the newest event printed (the list keeps only the latest)
         try:
             host.start()
