@@ -54,16 +54,18 @@ pytestmark = STACK_MARKS
 NO_DATA: dict[tuple[str, str], str] = {
     ("database", "Replica lag by standby"): "the demo database has no standby",
 }
-# Queries that may be empty while their history is: the capacity dashboard reads hourly
-# means (the first is recorded within an hour of the start; shrink candidates and
-# scale-up dates may rightly be none), an anomaly band the same hour of past weeks
-# (backfilled only for signals that had a value when the history was written).
+# Queries that may be empty while their history is: an anomaly band reads the same hour
+# of past weeks (backfilled only for signals that had a value when the history was
+# written). The capacity dashboard's hourly means, trends and projections have data:
+# the stack runs its hourly group at the evaluation interval; only a scale-up date (no
+# trend crossing the line) and shrink candidates (no host below it) may rightly be none.
 ANOMALY_BAND = re.compile(r"(vigil:[a-z0-9_]+):band_mean_")
+MAY_BE_NONE = re.compile(r"scale_up_timestamp_seconds|:peak\{[^}]*\} < ")
 
 
 def _history_pending(e2e: E2E, uid: str, query: str) -> bool:
     if uid == "capacity":
-        return True
+        return bool(MAY_BE_NONE.search(query))
     band = ANOMALY_BAND.search(query)
     return bool(band) and e2e.stack.query(f"{band.group(1)}:avg_1h offset 1w") == []
 
@@ -250,8 +252,10 @@ def test_maintenance_window_mutes_warnings_and_nothing_else(e2e):
         message="the maintenance window muted a critical alert")
     assert {n.recipient for n in critical} == {"security_team", "cto"}
     time.sleep(GROUP_WAIT + 2)
-    assert [n for n in e2e.maintenance.notifications if n.severity == "warning"] == []
-    assert {n.severity for n in e2e.maintenance.notifications} == {"critical"}
+    severities = {n.severity for n in e2e.maintenance.notifications}
+    # critical, and high where the spool's forecast fired meanwhile: all but warnings
+    assert "warning" not in severities and "critical" in severities
+    assert severities <= set(e2e.stack.spec.severities) - {"warning"}
 
 
 def test_an_alert_left_firing_escalates_to_the_next_level(e2e, say):
