@@ -208,3 +208,17 @@ def test_an_expression_pinned_to_an_instance_expects_its_metric_there_only(write
     assert expr.count('up{instance=~"db-1:9733",job="vigil-postgres"') == 3
     assert expr.endswith('unless on (instance) (vigil_pg_connections{instance="db-1:9733",'
                          'job="vigil-postgres",environment="production"})')
+
+
+def test_many_absent_rules_are_spread_over_groups(monkeypatch):
+    """Prometheus runs groups side by side: thousands of signals' absent-data rules are
+    cut into groups of a bounded size, in order, none lost."""
+    spec = load_spec(Path("slo/spec.yaml"))
+    whole = absent.groups(spec)
+    assert len(whole) == 1 and whole[0]["name"] == "vigil.absent"
+    monkeypatch.setattr(absent, "MAX_RULES_PER_GROUP", 10)
+    split = absent.groups(spec)
+    assert [g["name"] for g in split] == ["vigil.absent"] + [
+        f"vigil.absent.{n}" for n in range(2, len(split) + 1)]
+    assert all(0 < len(g["rules"]) <= 10 for g in split)
+    assert [r for g in split for r in g["rules"]] == whole[0]["rules"]
