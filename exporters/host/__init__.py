@@ -50,7 +50,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 from exporters.common.config import ConfigNode
 from exporters.common.exporter import Exporter, Source
@@ -150,34 +152,36 @@ def build(config: ConfigNode) -> Exporter:
                      timeout=t.timeout + 1.0)
         for t in _tcp_targets(config)
     ]
-    if config.has("backups"):
-        backups = config.child("backups")
-        backups.reject_unknown(["interval", "timeout", "kinds"])
-        interval, timeout = backups.duration("interval", 60.0), backups.duration("timeout", 30.0)
-        tasks.extend(  # one task per kind: a broken path costs only its own kind
-            PeriodicTask(f"backup:{kind.kind}", partial(collect_backup, kind),
-                         interval=interval, timeout=timeout)
-            for kind in _backup_kinds(backups))
-    if config.has("tls_certificates"):
-        certs = config.child("tls_certificates")
-        certs.reject_unknown(["interval", "timeout", "files"])
-        files = list(dict.fromkeys(str(f.path_value()) for f in certs.items("files")))
-        if not files:
-            raise certs.error("expected at least one file", "files")
-        interval, timeout = certs.duration("interval", 300.0), certs.duration("timeout", 10.0)
-        tasks.extend(  # one task per configured path, each with its own timeout
-            PeriodicTask(f"tls_certificate:{path}", partial(collect_certificates, [path]),
-                         interval=interval, timeout=timeout)
-            for path in files)
-    if config.has("directories"):
-        directories = config.child("directories")
-        directories.reject_unknown(["interval", "timeout", "budgets"])
-        interval, timeout = directories.duration("interval", 60.0), directories.duration("timeout", 30.0)
-        tasks.extend(  # one task per directory: a huge or broken one costs only itself
-            PeriodicTask(f"directory:{budget.path}", partial(collect_directory, budget),
-                         interval=interval, timeout=timeout)
-            for budget in _directory_budgets(directories))
+    # one task per kind, certificate path or directory: a broken one costs only itself
+    tasks += _section_tasks(config, "backups", "kinds", 60.0, 30.0, lambda node: [
+        (f"backup:{kind.kind}", partial(collect_backup, kind)) for kind in _backup_kinds(node)])
+    tasks += _section_tasks(config, "tls_certificates", "files", 300.0, 10.0, lambda node: [
+        (f"tls_certificate:{path}", partial(collect_certificates, [path]))
+        for path in _certificate_files(node)])
+    tasks += _section_tasks(config, "directories", "budgets", 60.0, 30.0, lambda node: [
+        (f"directory:{budget.path}", partial(collect_directory, budget))
+        for budget in _directory_budgets(node)])
     return Exporter(PREFIX, sources, tasks)
+
+
+def _section_tasks(config: ConfigNode, section: str, items: str, interval: float,
+                   timeout: float, tasks: Callable[[ConfigNode], list[tuple[str, Callable[[], Any]]]],
+                   ) -> list[PeriodicTask]:
+    """The background tasks of an optional section with its own `interval` and `timeout`
+    (defaults given) and a list `items`; `tasks` names and builds one per item."""
+    if not config.has(section):
+        return []
+    node = config.child(section)
+    node.reject_unknown(["interval", "timeout", items])
+    every, limit = node.duration("interval", interval), node.duration("timeout", timeout)
+    return [PeriodicTask(name, fn, interval=every, timeout=limit) for name, fn in tasks(node)]
+
+
+def _certificate_files(node: ConfigNode) -> list[str]:
+    files = list(dict.fromkeys(str(f.path_value()) for f in node.items("files")))
+    if not files:
+        raise node.error("expected at least one file", "files")
+    return files
 
 
 def _directory_budgets(node: ConfigNode) -> list[DirectoryBudget]:
