@@ -40,7 +40,7 @@ Contract (kept stable; the end-to-end tests build on it)::
         stack.stop_postgres(); stack.start_postgres()
         stack.storefront.error_share = 0.3      # see workload.py for the fault functions
         stack.spool               # a directory the host exporter serves as a filesystem
-                                  #  with a budget of SPOOL_BUDGET_BYTES (workload.Fill)
+                                  #  with a budget of stack.spool_budget_bytes (workload.Fill)
         stack.payments.stop(); stack.payments.start()
         stack.query("up")         # Prometheus instant query -> result list
         stack.generated           # Path of the generated rules/dashboards/deploy tree
@@ -523,7 +523,7 @@ class Stack:
                     for kind in ("full", "incremental", "wal")]},
                 "tls_certificates": {"interval": "60s", "files": [str(cert)]},
                 "directories": {"interval": fast, "budgets": [
-                    {"path": str(self.spool), "budget_bytes": SPOOL_BUDGET_BYTES}]},
+                    {"path": str(self.spool), "budget_bytes": self.spool_budget_bytes}]},
             },
             "http": {
                 "probes": [
