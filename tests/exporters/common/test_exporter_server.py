@@ -335,6 +335,9 @@ def test_deadline_covers_the_whole_request_head(serve) -> None:
                     break
             except TimeoutError:
                 pass
+            except ConnectionResetError:  # closed with unread bytes pending: a reset
+                closed_after = time.monotonic() - started
+                break
         assert closed_after is not None, "a trickling client kept its connection"
         assert closed_after < 3
 
