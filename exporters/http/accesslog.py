@@ -7,7 +7,10 @@ counters: Prometheus handles restarts), and stay served while a log is
 briefly missing during rotation; the task's own success reports the gap.
 
 Series:
-- ``vigil_http_requests_total{method,route,status_class}``
+- ``vigil_http_requests_total{method,route,status_class}``; a route's ``5xx``
+  series starts at 0 as soon as the route is seen. The error SLIs count 5xx,
+  and a series born with its first error would lose that error to ``rate()``
+  (no earlier sample to measure from) and wait one more scrape to show at all.
 - ``vigil_http_request_duration_seconds{method,route}`` histogram; its buckets
   are ``request_duration_buckets`` of the config (default :data:`DEFAULT_BUCKETS`,
   which include 2 s because the latency objective is "response time under 2 s").
@@ -34,6 +37,7 @@ from exporters.http.tailer import LogTailer
 
 PREFIX = "vigil_http"
 DEFAULT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 2.5, 5.0, 10.0)
+ERROR_CLASS = "5xx"  # the status class the error SLIs count, served from a route's first request
 METHODS = frozenset(
     {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE"}
 )
@@ -64,6 +68,7 @@ class RequestStats:
     def observe(self, request: Request, route: str) -> None:
         method = request.method.upper() if request.method.upper() in METHODS else "OTHER"
         with self._lock:
+            self._requests[(method, route, ERROR_CLASS)] += 0
             self._requests[(method, route, status_class(request.status))] += 1
             if request.duration is not None:
                 key = (method, route)

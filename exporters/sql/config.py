@@ -201,9 +201,8 @@ def _query_nodes(config: ConfigNode) -> list[ConfigNode]:
     return nodes
 
 
-def parse_settings(config: ConfigNode) -> SqlSettings:
-    """Read and validate the whole sql exporter config."""
-    config.reject_unknown(TOP_KEYS)
+def parse_queries(config: ConfigNode) -> tuple[QuerySpec, ...]:
+    """The config's queries, validated, without touching its connection or secret."""
     defaults = parse_defaults(config.child("defaults", {}))
     queries: list[QuerySpec] = []
     names: dict[str, str] = {}
@@ -224,10 +223,17 @@ def parse_settings(config: ConfigNode) -> SqlSettings:
         queries.append(query)
     if not queries:
         raise config.error("no queries configured", "queries")
+    return tuple(queries)
+
+
+def parse_settings(config: ConfigNode) -> SqlSettings:
+    """Read and validate the whole sql exporter config."""
+    config.reject_unknown(TOP_KEYS)
+    queries = parse_queries(config)
     return SqlSettings(
         dsn=parse_dsn(config.child("dsn")),
         password=config.secret("password", None),
-        queries=tuple(queries),
+        queries=queries,
         connect_timeout=config.duration("connect_timeout", 5.0),
         backoff_max=config.duration("backoff_max", 30.0),
     )

@@ -282,6 +282,8 @@ class Workload:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._http = requests.Session()
+        # The shop is on 127.0.0.1: no proxy from the environment may stand in between.
+        self._http.trust_env = False
         self._conn: psycopg.Connection[Any] | None = None
 
     def start(self) -> None:

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from unittest import mock
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -216,11 +215,12 @@ def sql_interval(stack: Stack, metric: str) -> float:
     so a business fault can wait that long before any scrape sees it.
     """
     from exporters.common.config import load_config
-    from exporters.sql.config import parse_settings
+    from exporters.sql.config import parse_queries
 
-    with mock.patch.dict(os.environ, {"VIGIL_SQL_PASSWORD": "only-parsed-here"}):
-        settings = parse_settings(load_config(stack.run_dir / "exporters/sql.yml"))
-    return next(q.interval for q in settings.queries if q.metric == metric)
+    # Only the queries: the password is in the environment of the exporter, not of this
+    # process, and patching os.environ here would race the threads that read it.
+    queries = parse_queries(load_config(stack.run_dir / "exporters/sql.yml"))
+    return next(q.interval for q in queries if q.metric == metric)
 
 
 def check_delivery(e2e: E2E, say: Callable[[str], None], started: float, alertname: str, *,
