@@ -83,6 +83,9 @@ def test_slo_dashboard_without_slos(write_spec):
     assert not [p for p in built["overview"]["panels"] if "vigil_slo" in str(p.get("targets"))]
 
 
+WINDOW_SET_RE = re.compile(r'"window", "(\w+)", "", ""\)')
+
+
 def _recorded(spec) -> set[tuple[str, frozenset[tuple[str, str]]]]:
     from generator.rules import rule_groups
 
@@ -90,7 +93,12 @@ def _recorded(spec) -> set[tuple[str, frozenset[tuple[str, str]]]]:
     for group in rule_groups(spec):
         for rule in group["rules"]:
             if rule.get("record", "").startswith("vigil_slo:"):
-                result.add((rule["record"], frozenset(rule.get("labels", {}).items())))
+                labels = rule.get("labels", {})
+                # the error ratio is one rule for every window: each part of its
+                # expression sets its own `window` with label_replace
+                windows = WINDOW_SET_RE.findall(rule["expr"]) or [None]
+                result |= {(rule["record"], frozenset(
+                    {**labels, **({"window": w} if w else {})}.items())) for w in windows}
     # the burn rate is one rule over every window's error ratio: its series keep their
     # `window` label from the ratio it divides (`vigil_slo:error_ratio{slo=...} / budget`)
     for record, labels in list(result):
