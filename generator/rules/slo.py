@@ -22,6 +22,15 @@ tile, the window falls back to the last hour of 5m rates, which is then its whol
 history. Other groups' sparse series are only read as ranges (an instant read of a
 series written every 5 minutes would fall out of Prometheus's 5-minute lookback).
 
+The tiled windows' ratios, and the traffic guards' means over them
+(`vigil_slo:total:avg_rate{window}`), change only once a tile, so they are recorded by
+a group of their own every 2m30s (`<spec>.slo.<slo>.2m30s`) instead of every
+evaluation: those reads were half of what an SLO cost (bench/RESULTS.md). At half the
+lookback every instant read of them finds a sample, so the burn rates, the budget,
+the alerts (which stay in the main group, where escalations read their `ALERTS`
+every evaluation) and the dashboards read them as they read any other series. The
+ticket alerts may thus see a new tile up to 2m30s later than before.
+
 Burn rate is the error ratio divided by the error budget (1 − objective). A window
 pair alerts when both its long and its short window burn faster than
 `budget share × period / long window` (2 % of a 30-day budget in 1 h → 14.4). The
@@ -61,6 +70,10 @@ GUARD_SLACK = 1e-9  # relative: a computed rate of exactly min_rate may be 1 ulp
 FALLBACK_WINDOW = "1h"  # what a tiled window reads before its first tile exists
 COVERED_LOOKBACK = "10m"  # two tiles: the covered share is read as a range of its samples
 TILE_TIME = "vigil_slo:tile1h:timestamp_seconds"  # when each hourly tile was recorded
+# The tiled windows' group: they change once a tile, so they need not be read every
+# evaluation; at half of Prometheus's 5-minute lookback every instant read of what it
+# records (the burn rates, the budget, dashboards) still finds a sample.
+TILED_INTERVAL = "2m30s"
 
 
 @dataclass(frozen=True)
@@ -121,13 +134,56 @@ def _ratio(spec: Spec, slo: Slo, window: str) -> str:
     return f"({sums(suffix, window)}) or ({sums(LEVELS[0].suffix, FALLBACK_WINDOW)})"
 
 
-def _ratios(spec: Spec, slo: Slo) -> str:
-    """Every window's ratio in one expression, each labelled with its window.
+def tiled(window: str) -> bool:
+    """Whether a window reads tiles (and is recorded in the tiled windows' group)."""
+    return level(units.parse_duration(window)) is not LEVELS[0]
 
-    The windows' label sets differ only in `window`, so `or` keeps every one of them.
+
+def _each_window(parts: dict[str, str]) -> str:
+    """One expression for several windows, each part labelled with its window.
+
+    The parts' label sets differ only in `window`, so `or` keeps every one of them.
     """
-    return " or ".join(f'label_replace({_ratio(spec, slo, window)}, "window", "{window}", "", "")'
-                       for window in windows(slo))
+    return " or ".join(f'label_replace({expr}, "window", "{window}", "", "")'
+                       for window, expr in parts.items())
+
+
+def _guarded_windows(slo: Slo) -> list[str]:
+    """The tiled windows a traffic guard averages: long windows of alerts, and the period."""
+    if slo.min_rate <= 0:
+        return []
+    seconds = {w.long for w in slo.windows} | ({slo.period} if slo.windows else set())
+    return [w for w in (units.format_duration(s) for s in sorted(seconds)) if tiled(w)]
+
+
+def _mean_traffic(spec: Spec, slo: Slo, window: str) -> str:
+    """Mean of the 5m total rate over `window`, from the window's level."""
+    own = series_matchers(spec, slo)
+    suffix = level(units.parse_duration(window)).suffix
+    mean = f"avg_over_time(vigil_slo:total:{suffix}{own}[{window}])"
+    if suffix != LEVELS[0].suffix:
+        mean = f"({mean} or avg_over_time(vigil_slo:total:rate5m{own}[{FALLBACK_WINDOW}]))"
+    return mean
+
+
+def _tiled_group(spec: Spec, slo: Slo) -> list[dict[str, Any]]:
+    """The tiled windows' ratios, and the traffic guards' means over them.
+
+    Evaluated after the tile groups, so each reads the tiles of its own step; the
+    burn-rate rule and the alerts of the SLO's main group read what it records.
+    """
+    # A rule per window: the main group's one ratio rule has the same name and no
+    # `window` of its own, and two such rules would be duplicates to promtool's lint.
+    rules = [{"record": "vigil_slo:error_ratio", "expr": _ratio(spec, slo, w),
+              "labels": _labels(spec, slo, window=w)} for w in windows(slo) if tiled(w)]
+    if not rules:
+        return []
+    means = {w: _mean_traffic(spec, slo, w) for w in _guarded_windows(slo)}
+    if means:
+        rules.append({"record": "vigil_slo:total:avg_rate", "expr": _each_window(means),
+                      "labels": _labels(spec, slo)})
+    return [{"name": f"{spec.name}.slo.{slo.name}.{TILED_INTERVAL}", "interval": TILED_INTERVAL,
+             "rules": rules}]
 
 
 def _tile_groups(spec: Spec, slo: Slo) -> list[dict[str, Any]]:
@@ -188,11 +244,12 @@ def recording_rules(spec: Spec, slo: Slo) -> list[dict[str, Any]]:
     ]
     budget = units.format_number(round(1 - slo.objective, 12))
     own = series_matchers(spec, slo)
-    # One rule for every window's ratio, and one for every burn rate: the series are
-    # those of a rule per window (each carries its `window` label), for one evaluation
-    # instead of eight. A rule's fixed cost is most of what SLO rules cost Prometheus
-    # (bench/RESULTS.md).
-    rules.append({"record": "vigil_slo:error_ratio", "expr": _ratios(spec, slo),
+    # One rule for the untiled windows' ratios (the tiled ones are in their own group)
+    # and one for every window's burn rate: the series are those of a rule per window,
+    # each with its `window` label, for fewer evaluations.
+    rules.append({"record": "vigil_slo:error_ratio",
+                  "expr": _each_window({w: _ratio(spec, slo, w)
+                                        for w in windows(slo) if not tiled(w)}),
                   "labels": _labels(spec, slo)})
     rules.append({"record": "vigil_slo:burn_rate", "expr": f"vigil_slo:error_ratio{own} / {budget}",
                   "labels": _labels(spec, slo)})
@@ -220,11 +277,8 @@ def traffic_guard(spec: Spec, slo: Slo, window: str) -> str:
     """Mean traffic over `window` is at least `min_rate`, compared as written (`× 60 >= 1`)."""
     count = units.format_number(round(slo.min_rate * slo.min_rate_per * (1 - GUARD_SLACK), 12))
     scale = "" if slo.min_rate_per == 1 else f" * {units.format_number(slo.min_rate_per)}"
-    own = series_matchers(spec, slo)
-    suffix = level(units.parse_duration(window)).suffix
-    mean = f"avg_over_time(vigil_slo:total:{suffix}{own}[{window}])"
-    if suffix != LEVELS[0].suffix:
-        mean = f"({mean} or avg_over_time(vigil_slo:total:rate5m{own}[{FALLBACK_WINDOW}]))"
+    mean = (f"vigil_slo:total:avg_rate{series_matchers(spec, slo, window=window)}"
+            if tiled(window) else _mean_traffic(spec, slo, window))
     return f"{mean}{scale} >= {count}"
 
 
@@ -271,7 +325,7 @@ def alerting_rules(spec: Spec, slo: Slo,
     if exhausted is not None:
         expr = f"vigil_slo:error_budget_remaining:ratio{series_matchers(spec, slo)} <= 0"
         if slo.min_rate > 0:
-            expr += f" and {traffic_guard(spec, slo, period)}"
+            expr += f" and ignoring (window) {traffic_guard(spec, slo, period)}"
         rules.append({
             "alert": f"{name}ErrorBudgetExhausted",
             "expr": expr,
@@ -295,5 +349,5 @@ def groups(spec: Spec) -> list[dict[str, Any]]:
     for slo in spec.slos.values():
         result.append({"name": f"{spec.name}.slo.{slo.name}",
                        "rules": recording_rules(spec, slo) + alerting_rules(spec, slo)})
-        result += _tile_groups(spec, slo)
+        result += _tile_groups(spec, slo) + _tiled_group(spec, slo)
     return result

@@ -47,7 +47,8 @@ def _promtool(generated: Path, work: Path, rules: str, names: list[str]) -> str:
 
 
 AVAILABILITY_ERRORS = 'vigil_http_requests_total{status_class="5xx",'
-EXHAUSTION_GUARD = re.compile(r"(<= 0) and \(avg_over_time\([^\n]*\[30d\]\)[^\n]*\) \* 60 >= 0\.999999999")
+EXHAUSTION_GUARD = re.compile(
+    r'(<= 0) and ignoring \(window\) vigil_slo:total:avg_rate\{[^}\n]*window="30d"\} \* 60 >= 0\.999999999')
 MUTATIONS = [
     ("guard as the rounded rate (1/m read as 0.016666666667)",
      lambda r: r.replace("* 60 >= 0.999999999", ">= 0.016666666667"),
