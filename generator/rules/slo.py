@@ -230,9 +230,10 @@ def _period_covered(spec: Spec, slo: Slo) -> dict[str, Any]:
 def recording_rules(spec: Spec, slo: Slo) -> list[dict[str, Any]]:
     matchers = spec.matchers(slo.exporter)
     total = promql.render(slo.total_expr, matchers, BASE_WINDOW)
-    # A counter of bad (or good) events has no series until the first such event: the
-    # http exporter writes `status_class="5xx"` after the first server error. Without
-    # `or 0 * total` an SLO that never failed would record no error ratio and no budget.
+    # A counter of bad (or good) events may have no series until the first such event
+    # (Vigil's access-log exporter serves its 5xx series from 0, other exporters need
+    # not). Without `or 0 * total` such an SLO that never failed would record no error
+    # ratio and no budget.
     if slo.error_expr is not None:
         errors = f"({promql.render(slo.error_expr, matchers, BASE_WINDOW)}) or 0 * ({total})"
     else:
@@ -246,11 +247,11 @@ def recording_rules(spec: Spec, slo: Slo) -> list[dict[str, Any]]:
     own = series_matchers(spec, slo)
     # One rule for the untiled windows' ratios (the tiled ones are in their own group)
     # and one for every window's burn rate: the series are those of a rule per window,
-    # each with its `window` label, for fewer evaluations.
-    rules.append({"record": "vigil_slo:error_ratio",
-                  "expr": _each_window({w: _ratio(spec, slo, w)
-                                        for w in windows(slo) if not tiled(w)}),
-                  "labels": _labels(spec, slo)})
+    # each with its `window` label, for fewer evaluations. A spec may tile them all.
+    untiled = {w: _ratio(spec, slo, w) for w in windows(slo) if not tiled(w)}
+    if untiled:
+        rules.append({"record": "vigil_slo:error_ratio", "expr": _each_window(untiled),
+                      "labels": _labels(spec, slo)})
     rules.append({"record": "vigil_slo:burn_rate", "expr": f"vigil_slo:error_ratio{own} / {budget}",
                   "labels": _labels(spec, slo)})
     period = units.format_duration(slo.period)

@@ -7,7 +7,8 @@ Each SLO gets, fed as exporter-shaped raw series (generator/rules/slo_inputs.py)
 - a total outage at exactly `min_rate`, long enough to spend 1.5 times the budget
   projected for the period: every burn-rate alert and the exhaustion alert fire,
   so traffic of exactly the stated rate passes the guard;
-- no bad request at all (the exporter has no `5xx` series yet): the error ratio
+- no bad request at all, and no `5xx` series (as from an exporter that creates it
+  with the first error): the error ratio
   is recorded as 0 and the budget as whole, nothing fires;
 - the same outage just below `min_rate` (99 % of it): nothing fires (it lasts as long
   as the previous case, or the steady cases' time if that is shorter).
@@ -26,7 +27,7 @@ from generator import promql, templating, units
 from generator.model import BurnWindow, Slo, Spec
 from generator.rules import signals
 from generator.rules.humanize import humanize_value
-from generator.rules.slo import BASE_WINDOW, COVERAGE_WINDOW, series_matchers
+from generator.rules.slo import COVERAGE_WINDOW, series_matchers, windows
 from generator.rules.slo import alerting_rules as slo_alerting_rules
 from generator.rules.slo_inputs import input_series, modelled
 
@@ -112,7 +113,8 @@ def _no_errors_case(spec: Spec, slo: Slo, rate: float) -> dict[str, Any]:
     case["promql_expr_test"] = [
         {"expr": f"{name}{series_matchers(spec, slo, **extra)}", "eval_time": at,
          "exp_samples": [{"labels": _series_text(name, {**labels, **extra}), "value": value}]}
-        for name, extra, value in (("vigil_slo:error_ratio", {"window": BASE_WINDOW}, 0),
+        # the shortest window the SLO records: 5m by default, a spec's own otherwise
+        for name, extra, value in (("vigil_slo:error_ratio", {"window": windows(slo)[0]}, 0),
                                    ("vigil_slo:error_budget_remaining:ratio", {}, 1))]
     return case
 

@@ -112,3 +112,23 @@ def test_an_sli_outside_the_exporter_model_is_fed_its_recorded_rates() -> None:
 def test_covered_share_of_the_period(history: float, share: float) -> None:
     slo = load_spec(ROOT / "slo" / "spec.yaml").slos["availability"]
     assert slo_tests.covered(slo, history) == pytest.approx(share)
+
+
+def test_an_slo_whose_windows_are_all_tiled_still_generates_passing_rules(write_spec,
+                                                                          tmp_path: Path) -> None:
+    """Windows of a day or more are recorded by the tiled group only: the main group then
+    has no untiled ratio to record, and the generated cases read what the SLO does record."""
+    def only_long_windows(data) -> None:
+        data["slos"]["availability"]["windows"] = [
+            {"long": "3d", "short": "1d", "budget": "10%", "severity": "warning"}]
+
+    root = tmp_path / "out"
+    write_atomically(root, render(load_spec(write_spec(only_long_windows))))
+    rules = yaml.safe_load((root / RULES_FILE).read_text())
+    main = next(g for g in rules["groups"] if g["name"] == "vigil.slo.availability")
+    assert all(r.get("expr") for r in main["rules"])
+    assert "vigil_slo:error_ratio" not in {r.get("record") for r in main["rules"]}
+    for command in (["promtool", "check", "rules", RULES_FILE],
+                    ["promtool", "test", "rules", SLO_TESTS]):
+        result = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stdout + result.stderr
